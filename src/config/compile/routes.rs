@@ -1,0 +1,124 @@
+use super::{valid_name, Ctx};
+use crate::config::file;
+use crate::module::pattern::ModulePatterns;
+use crate::route::{Route, RouteTable};
+use crate::snapshot::Sumdb;
+use std::collections::{HashMap, HashSet};
+
+pub(super) fn routes(
+    ctx: &mut Ctx,
+    routes: &[file::Route],
+    pool_names: &HashMap<String, usize>,
+) -> RouteTable {
+    if routes.is_empty() {
+        ctx.error(
+            "routes",
+            "no route: add one, e.g. - {name: public, modules: [\"*\"], pools: [public]}",
+        );
+    }
+    let mut names = HashSet::new();
+    let mut table = Vec::with_capacity(routes.len());
+    for (i, route) in routes.iter().enumerate() {
+        let path = format!("routes[{i}]");
+        if !valid_name(&route.name) {
+            ctx.error(
+                &format!("{path}.name"),
+                format!(
+                    "invalid route name {:?}: use letters, digits, - _ .",
+                    route.name
+                ),
+            );
+        }
+        if !names.insert(route.name.as_str()) {
+            ctx.error(
+                &format!("{path}.name"),
+                format!("route name {:?} is used twice", route.name),
+            );
+        }
+        if route.modules.is_empty() {
+            ctx.error(
+                &format!("{path}.modules"),
+                "a route needs module patterns, e.g. [\"*.corp.example.com\"] or [\"*\"]",
+            );
+        }
+        let patterns = match ModulePatterns::new(&route.modules) {
+            Ok(patterns) => patterns,
+            Err(error) => {
+                ctx.error(
+                    &format!("{path}.modules"),
+                    format!("{error}: use Go's GOPRIVATE pattern syntax"),
+                );
+                continue;
+            }
+        };
+        if route.pools.is_empty() {
+            ctx.error(&format!("{path}.pools"), "a route needs at least one pool");
+        }
+        let pools = route
+            .pools
+            .iter()
+            .enumerate()
+            .filter_map(|(p, name)| {
+                let found = pool_names.get(name).copied();
+                if found.is_none() {
+                    ctx.error(
+                        &format!("{path}.pools[{p}]"),
+                        format!(
+                            "route {:?} names unknown pool {name:?}: define it under pools",
+                            route.name
+                        ),
+                    );
+                }
+                found
+            })
+            .collect();
+        table.push(Route {
+            name: route.name.clone(),
+            patterns,
+            pools,
+            private: route.private,
+        });
+    }
+    RouteTable::new(table)
+}
+
+pub(super) fn sumdbs(
+    ctx: &mut Ctx,
+    sumdbs: &[file::Sumdb],
+    pool_names: &HashMap<String, usize>,
+) -> Vec<Sumdb> {
+    let mut names = HashSet::new();
+    let mut out = Vec::new();
+    for (i, sumdb) in sumdbs.iter().enumerate() {
+        let path = format!("sumdb[{i}]");
+        if !valid_name(&sumdb.name) {
+            ctx.error(
+                &format!("{path}.name"),
+                format!(
+                    "invalid checksum database name {:?}: write its host name, e.g. sum.golang.org",
+                    sumdb.name
+                ),
+            );
+        }
+        if !names.insert(sumdb.name.as_str()) {
+            ctx.error(
+                &format!("{path}.name"),
+                format!("checksum database {:?} is listed twice", sumdb.name),
+            );
+        }
+        match pool_names.get(&sumdb.pool) {
+            Some(pool) => out.push(Sumdb {
+                name: sumdb.name.clone(),
+                pool: *pool,
+            }),
+            None => ctx.error(
+                &format!("{path}.pool"),
+                format!(
+                    "checksum database {:?} names unknown pool {:?}: define it under pools",
+                    sumdb.name, sumdb.pool
+                ),
+            ),
+        }
+    }
+    out
+}

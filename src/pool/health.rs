@@ -1,0 +1,147 @@
+//! Active health checks: a GET on each backend every `interval`; `unhealthy_threshold`
+//! failures in a row take it out, `healthy_threshold` passes bring it back.
+
+use super::{Backend, BackendState, Pool};
+use crate::proxy::peer::backend_peer;
+use pingora::http::RequestHeader;
+use pingora::lb::health_check::{HealthCheck, HttpHealthCheck};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthSpec {
+    pub path: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+}
+
+/// How often a backend named by host name is resolved again when no health check
+/// sets the pace.
+const RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Counts consecutive results and says when the backend's state flips.
+#[derive(Debug, Default)]
+pub struct Streak {
+    passes: u32,
+    failures: u32,
+}
+
+impl Streak {
+    /// Returns the new up/down state when this result completes a threshold.
+    pub fn record(&mut self, passed: bool, spec: &HealthSpec, up: bool) -> Option<bool> {
+        if passed {
+            self.failures = 0;
+            self.passes = self.passes.saturating_add(1);
+            (!up && self.passes >= spec.healthy_threshold).then_some(true)
+        } else {
+            self.passes = 0;
+            self.failures = self.failures.saturating_add(1);
+            (up && self.failures >= spec.unhealthy_threshold).then_some(false)
+        }
+    }
+}
+
+/// One check of one backend, bounded by the spec's timeout.
+pub async fn check_once(pool: &Pool, backend: &Backend, spec: &HealthSpec) -> bool {
+    let Some(address) = backend.state.address() else {
+        return false;
+    };
+    let mut check = HttpHealthCheck::new(&backend.host_header(), backend.tls);
+    check.peer_template = backend_peer(pool, backend, address);
+    check.peer_template.options.connection_timeout = Some(spec.timeout);
+    check.peer_template.options.read_timeout = Some(spec.timeout);
+    let path = format!("{}{}", backend.base_path, spec.path);
+    let Ok(mut request) = RequestHeader::build("GET", path.as_bytes(), None) else {
+        return false;
+    };
+    if request
+        .insert_header("Host", backend.host_header())
+        .is_err()
+    {
+        return false;
+    }
+    check.req = request;
+    let target = pingora::lb::Backend {
+        addr: pingora::protocols::l4::socket::SocketAddr::Inet(address),
+        weight: 1,
+        ext: Default::default(),
+    };
+    matches!(
+        tokio::time::timeout(spec.timeout, check.check(&target)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Re-resolves a host name backend; IP literals never change.
+pub async fn resolve(backend: &Backend) {
+    if backend.host.parse::<std::net::IpAddr>().is_ok() {
+        return;
+    }
+    let lookup = tokio::net::lookup_host((backend.host.as_str(), backend.port));
+    match tokio::time::timeout(Duration::from_secs(5), lookup).await {
+        Ok(Ok(mut addresses)) => {
+            if let Some(address) = addresses.next() {
+                backend.state.set_address(address);
+            }
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(backend = %backend.url, %error, "cannot resolve backend host")
+        }
+        Err(_) => tracing::warn!(backend = %backend.url, "resolving backend host timed out"),
+    }
+}
+
+/// Runs until aborted by the supervisor (when the snapshot no longer has this
+/// backend with this spec).
+pub async fn watch(pool: Arc<Pool>, index: usize) {
+    let Some(backend) = pool.backends.get(index) else {
+        return;
+    };
+    let state: &BackendState = &backend.state;
+    let mut streak = Streak::default();
+    loop {
+        resolve(backend).await;
+        let pause = match &pool.health {
+            Some(spec) => {
+                let passed = check_once(&pool, backend, spec).await;
+                if let Some(up) = streak.record(passed, spec, state.is_up()) {
+                    state.set_up(up);
+                    tracing::warn!(pool = %pool.name, backend = %backend.url, up, "backend health changed");
+                }
+                spec.interval
+            }
+            None => RESOLVE_INTERVAL,
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> HealthSpec {
+        HealthSpec {
+            path: "/".into(),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            healthy_threshold: 2,
+            unhealthy_threshold: 3,
+        }
+    }
+
+    #[test]
+    fn thresholds_flip_state_only_after_a_streak() {
+        let mut streak = Streak::default();
+        assert_eq!(streak.record(false, &spec(), true), None);
+        assert_eq!(streak.record(false, &spec(), true), None);
+        assert_eq!(streak.record(true, &spec(), true), None);
+        assert_eq!(streak.record(false, &spec(), true), None);
+        assert_eq!(streak.record(false, &spec(), true), None);
+        assert_eq!(streak.record(false, &spec(), true), Some(false));
+        assert_eq!(streak.record(true, &spec(), false), None);
+        assert_eq!(streak.record(true, &spec(), false), Some(true));
+    }
+}

@@ -1,0 +1,136 @@
+//! Per-request state: the snapshot taken at the start, the decision, and where the
+//! request stands in its pools and retries.
+
+use super::decide::{Answer, Forward};
+use crate::snapshot::Snapshot;
+use pingora::prelude::*;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct RequestCtx {
+    pub snapshot: Arc<Snapshot>,
+    pub started: Instant,
+    pub client: Option<IpAddr>,
+    pub key_id: Option<Arc<str>>,
+    pub forward: Option<Forward>,
+    pub answered: Option<Answer>,
+    /// Position in `forward.pools`.
+    pub pool_step: usize,
+    /// Tries in the current pool, the first one included.
+    pub tries_in_pool: u32,
+    /// Every (pool, backend) tried, across pools.
+    pub tried: Vec<(usize, usize)>,
+    pub backend: Option<(usize, usize)>,
+    pub upstream_status: Option<u16>,
+    pub downstream_started: bool,
+    pub failed_status: Option<u16>,
+    pub bytes: u64,
+    /// Set when an upstream answer (5xx, or 404/410 with another pool left) was
+    /// turned into an error so that Pingora asks for another peer.
+    retry_requested: bool,
+    /// Why the last peer selection failed, for the client.
+    failure: Option<String>,
+}
+
+impl RequestCtx {
+    pub fn new(snapshot: Arc<Snapshot>) -> RequestCtx {
+        RequestCtx {
+            snapshot,
+            started: Instant::now(),
+            client: None,
+            key_id: None,
+            forward: None,
+            answered: None,
+            pool_step: 0,
+            tries_in_pool: 0,
+            tried: Vec::new(),
+            backend: None,
+            upstream_status: None,
+            downstream_started: false,
+            failed_status: None,
+            bytes: 0,
+            retry_requested: false,
+            failure: None,
+        }
+    }
+
+    fn pool_index(&self) -> Option<usize> {
+        self.forward.as_ref()?.pools.get(self.pool_step).copied()
+    }
+
+    /// Picks the next backend of the current pool: an untried one when there is one,
+    /// else any healthy one (a one-backend pool retries itself after a backoff).
+    pub fn next_backend(&mut self) -> Result<(usize, usize)> {
+        let pool_index = self
+            .pool_index()
+            .ok_or_else(|| Error::explain(InternalError, "no pool to try"))?;
+        let pool = &self.snapshot.pools[pool_index];
+        let tried = &self.tried;
+        let choice = pool
+            .select(|b| tried.contains(&(pool_index, b)))
+            .or_else(|| pool.select(|_| false));
+        match choice {
+            Some(backend) => {
+                self.tries_in_pool += 1;
+                self.tried.push((pool_index, backend));
+                self.backend = Some((pool_index, backend));
+                Ok((pool_index, backend))
+            }
+            None => {
+                self.failure = Some(format!(
+                    "modgate: no healthy backend in pool {:?}; try again later\n",
+                    pool.name
+                ));
+                Error::e_explain(HTTPStatus(503), "no healthy backend")
+            }
+        }
+    }
+
+    /// Whether another backend of the current pool may still be tried.
+    pub fn may_retry_in_pool(&self) -> bool {
+        self.pool_index()
+            .and_then(|p| self.snapshot.pools.get(p))
+            .is_some_and(|pool| self.tries_in_pool <= pool.retries)
+    }
+
+    /// Decides on an upstream status before anything reaches the client: a 5xx is
+    /// retried within the pool, a 404/410 moves to the next pool (the GOPROXY comma
+    /// rule); anything else is the answer.
+    pub fn should_try_again(&mut self, status: u16) -> bool {
+        let pools = self.forward.as_ref().map_or(0, |f| f.pools.len());
+        let again = if status >= 500 {
+            self.may_retry_in_pool()
+        } else if (status == 404 || status == 410) && self.pool_step + 1 < pools {
+            self.pool_step += 1;
+            self.tries_in_pool = 0;
+            true
+        } else {
+            false
+        };
+        self.retry_requested = again;
+        again
+    }
+
+    pub fn take_retry_request(&mut self) -> bool {
+        std::mem::take(&mut self.retry_requested)
+    }
+
+    pub fn failure_message(&self, status: u16) -> String {
+        if let Some(message) = &self.failure {
+            return message.clone();
+        }
+        let pool = self
+            .backend
+            .and_then(|(p, _)| self.snapshot.pools.get(p))
+            .map_or("?", |p| p.name.as_str());
+        match status {
+            504 => format!(
+                "modgate: the upstream proxies of pool {pool:?} timed out; try again later\n"
+            ),
+            _ => {
+                format!("modgate: the upstream proxies of pool {pool:?} failed; try again later\n")
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The Pingora glue: each hook hands one step of the request's way to a plain
+//! function and keeps the result in the request context.
+
+pub mod ctx;
+pub mod decide;
+pub mod peer;
+mod respond;
+
+use crate::live::Live;
+use async_trait::async_trait;
+use bytes::Bytes;
+use ctx::RequestCtx;
+use decide::{decide, Inbound, Outcome};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::*;
+use pingora::protocols::Digest;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Headers that carry the client's credentials; they never go upstream.
+const CLIENT_CREDENTIALS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "cookie",
+];
+
+pub struct Gateway {
+    live: Arc<Live>,
+}
+
+impl Gateway {
+    pub fn new(live: Arc<Live>) -> Gateway {
+        Gateway { live }
+    }
+}
+
+fn peer_ip(session: &Session) -> IpAddr {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
+}
+
+fn is_tls(session: &Session) -> bool {
+    session
+        .digest()
+        .is_some_and(|d: &Digest| d.ssl_digest.is_some())
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::new(self.live.snapshot())
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let request = session.req_header();
+        let forwarded_for: Vec<&[u8]> = request
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect();
+        let decision = decide(
+            &ctx.snapshot,
+            Inbound {
+                method: &request.method,
+                path: request.uri.path(),
+                peer: peer_ip(session),
+                forwarded_for: forwarded_for.into_iter(),
+                api_key: request.headers.get("x-api-key").map(|v| v.as_bytes()),
+                authorization: request.headers.get("authorization").map(|v| v.as_bytes()),
+            },
+        );
+        ctx.client = Some(decision.client);
+        ctx.key_id = decision.key_id;
+        match decision.outcome {
+            Outcome::Forward(forward) => {
+                ctx.forward = Some(forward);
+                Ok(false)
+            }
+            Outcome::Answer(answer) => {
+                respond::answer(session, &answer).await?;
+                ctx.answered = Some(answer);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let (pool, backend) = ctx.next_backend()?;
+        if ctx.tries_in_pool > 1 {
+            tokio::time::sleep(backoff(ctx.tries_in_pool - 1)).await;
+        }
+        let (pool, backend) = (
+            &ctx.snapshot.pools[pool],
+            &ctx.snapshot.pools[pool].backends[backend],
+        );
+        let address = backend
+            .state
+            .address()
+            .ok_or_else(|| Error::explain(HTTPStatus(503), "backend address not resolved"))?;
+        Ok(Box::new(peer::backend_peer(pool, backend, address)))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let (Some(forward), Some((pool, backend))) = (&ctx.forward, ctx.backend) else {
+            return Error::e_explain(InternalError, "no backend chosen");
+        };
+        let pool = &ctx.snapshot.pools[pool];
+        let backend = &pool.backends[backend];
+        let target = format!("{}{}", backend.base_path, forward.upstream_path);
+        let uri = target
+            .parse::<http::Uri>()
+            .map_err(|_| Error::explain(HTTPStatus(400), "request path cannot be forwarded"))?;
+        upstream.set_uri(uri);
+        for name in CLIENT_CREDENTIALS {
+            upstream.remove_header(name);
+        }
+        upstream.insert_header(http::header::HOST, backend.host_header())?;
+        for (name, value) in &pool.headers {
+            upstream.insert_header(name.clone(), value.clone())?;
+        }
+        let peer = peer_ip(session);
+        let chain = if ctx.snapshot.trusted_proxies.contains(peer) {
+            let earlier: Vec<&str> = session
+                .req_header()
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            earlier
+                .into_iter()
+                .map(str::to_string)
+                .chain([peer.to_string()])
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            peer.to_string()
+        };
+        upstream.insert_header("x-forwarded-for", chain)?;
+        upstream.insert_header(
+            "x-forwarded-proto",
+            if is_tls(session) { "https" } else { "http" },
+        )?;
+        Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let status = upstream.status.as_u16();
+        ctx.upstream_status = Some(status);
+        if ctx.should_try_again(status) {
+            return Error::e_explain(HTTPStatus(status), "trying the next backend or pool");
+        }
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        _response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx.downstream_started = true;
+        Ok(())
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<Duration>> {
+        if let Some(chunk) = body {
+            ctx.bytes += chunk.len() as u64;
+        }
+        Ok(None)
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        e.set_retry(ctx.may_retry_in_pool());
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        _session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        _client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("backend {peer}"));
+        // Only GET and HEAD get this far, so trying again is safe until the first
+        // byte of the answer has gone to the client.
+        let retry =
+            ctx.take_retry_request() || (!ctx.downstream_started && ctx.may_retry_in_pool());
+        e.set_retry(retry);
+        e
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let status = match e.etype() {
+            HTTPStatus(code) if *code >= 400 => *code,
+            ConnectTimedout | ReadTimedout | WriteTimedout => 504,
+            _ => 502,
+        };
+        let error_code = if ctx.downstream_started {
+            0
+        } else {
+            let body = ctx.failure_message(status);
+            match respond::plain(session, status, &body, false).await {
+                Ok(()) => status,
+                Err(_) => 0,
+            }
+        };
+        ctx.failed_status = Some(status);
+        FailToProxy {
+            error_code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        self.live.record(session, e, ctx);
+    }
+}
+
+/// Exponential backoff with full jitter: 25 ms, 50 ms, 100 ms… capped at 1 s.
+fn backoff(retry: u32) -> Duration {
+    let ceiling = 25u64.saturating_mul(1 << retry.min(6)).min(1000);
+    Duration::from_millis(rand::random::<u64>() % (ceiling + 1))
+}

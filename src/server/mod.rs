@@ -1,0 +1,64 @@
+//! The edges: listeners, the background supervisor and the Pingora server that runs
+//! them.
+
+mod supervisor;
+
+use crate::config;
+use crate::live::Live;
+use crate::pool::registry::StateRegistry;
+use crate::proxy::Gateway;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::Server;
+use pingora::services::background::background_service;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Starts the gateway in the foreground; returns only on a start-up error.
+pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
+    let states = StateRegistry::default();
+    let snapshot = config::load(config_path, &states).map_err(|e| e.to_string())?;
+    crate::logging::init(&snapshot.log);
+    supervisor::resolve_now(&snapshot);
+    if let Some(pid_file) = &snapshot.server.pid_file {
+        std::fs::write(pid_file, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("{}: cannot write the pid file: {e}", pid_file.display()))?;
+    }
+    let mut conf = ServerConf {
+        threads: snapshot.server.threads,
+        grace_period_seconds: Some(snapshot.server.grace_period.as_secs()),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
+    if let Some(socket) = &snapshot.server.upgrade_socket {
+        conf.upgrade_sock = socket.display().to_string();
+    }
+    let opt = Opt {
+        upgrade,
+        ..Opt::default()
+    };
+    let listeners = snapshot.listeners.clone();
+    let live = Arc::new(Live::new(config_path.to_path_buf(), snapshot, states));
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway::new(live.clone()),
+        "modgate",
+    );
+    for listener in &listeners {
+        if listener.tls.is_some() {
+            return Err(format!(
+                "{}: TLS listeners are not available in this build yet",
+                listener.address
+            ));
+        }
+        proxy.add_tcp(&listener.address.to_string());
+    }
+    server.add_service(proxy);
+    server.add_service(background_service(
+        "supervisor",
+        supervisor::Supervisor::new(live),
+    ));
+    tracing::info!(config = %config_path.display(), "modgate started");
+    server.run_forever()
+}

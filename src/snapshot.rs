@@ -1,0 +1,83 @@
+//! One immutable, validated configuration with everything the request path needs
+//! pre-built. A request takes one `Arc<Snapshot>` at its start and keeps it to the
+//! end, so a reload never changes the rules under a request in flight.
+
+use crate::access::{AccessRules, NetSet};
+use crate::auth::Keyring;
+use crate::pool::Pool;
+use crate::route::RouteTable;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The file this snapshot was built from.
+    pub source: PathBuf,
+    pub server: ServerSettings,
+    pub log: LogSettings,
+    pub listeners: Vec<ListenerSpec>,
+    pub admin: Option<SocketAddr>,
+    pub trusted_proxies: NetSet,
+    pub access: AccessRules,
+    pub keyring: Keyring,
+    pub routes: RouteTable,
+    pub pools: Vec<Arc<Pool>>,
+    pub sumdbs: Vec<Sumdb>,
+}
+
+impl Snapshot {
+    pub fn sumdb(&self, name: &str) -> Option<&Sumdb> {
+        self.sumdbs.iter().find(|s| s.name == name)
+    }
+}
+
+/// Settings that only take effect at start; a reload that changes them says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    pub threads: usize,
+    pub grace_period: Duration,
+    pub pid_file: Option<PathBuf>,
+    pub upgrade_socket: Option<PathBuf>,
+    pub header_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_request_line: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSpec {
+    pub address: SocketAddr,
+    pub tls: Option<TlsSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSpec {
+    pub certificates: Vec<CertificatePaths>,
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificatePaths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct Sumdb {
+    pub name: String,
+    pub pool: usize,
+}
