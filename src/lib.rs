@@ -18,3 +18,4 @@ pub mod request;
 pub mod route;
 pub mod server;
 pub mod snapshot;
+pub mod tls;

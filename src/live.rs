@@ -4,9 +4,11 @@
 use crate::pool::registry::StateRegistry;
 use crate::proxy::ctx::RequestCtx;
 use crate::snapshot::Snapshot;
+use crate::tls::{CertResolver, ClientAuth};
 use arc_swap::ArcSwap;
 use pingora::prelude::*;
 use pingora::proxy::Session;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,15 +16,39 @@ pub struct Live {
     pub config_path: PathBuf,
     snapshot: ArcSwap<Snapshot>,
     pub states: StateRegistry,
+    /// The certificate and client-CA holders of each TLS listener, fixed at start and
+    /// refilled on reload.
+    tls: Vec<TlsEndpoint>,
+}
+
+pub struct TlsEndpoint {
+    pub address: SocketAddr,
+    pub certificates: Arc<CertResolver>,
+    pub client_auth: Arc<ClientAuth>,
 }
 
 impl Live {
-    pub fn new(config_path: PathBuf, snapshot: Snapshot, states: StateRegistry) -> Live {
+    pub fn new(
+        config_path: PathBuf,
+        snapshot: Snapshot,
+        states: StateRegistry,
+        tls: Vec<TlsEndpoint>,
+    ) -> Live {
         Live {
             config_path,
             snapshot: ArcSwap::from_pointee(snapshot),
             states,
+            tls,
         }
+    }
+
+    pub fn tls_endpoint(&self, address: SocketAddr) -> Option<&TlsEndpoint> {
+        self.tls.iter().find(|t| t.address == address)
+    }
+
+    /// A connection refused before TLS by the address rules.
+    pub fn denied_connection(&self, peer: IpAddr) {
+        tracing::info!(target: "access", client = %peer, denied = "address", "connection refused");
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {

@@ -32,10 +32,25 @@ enum Command {
         #[arg(short, long, default_value = "conf/modgate.yaml")]
         config: PathBuf,
     },
+    /// Certificates for local use.
+    Cert {
+        #[command(subcommand)]
+        command: CertCommand,
+    },
     /// Print the sha256 of a key for auth.keys[].sha256 (reads stdin without KEY).
     HashKey {
         /// The key; prefer stdin so it stays out of the shell history.
         key: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// Make a local CA and a certificate for localhost, 127.0.0.1 and ::1.
+    Dev {
+        /// Where to write dev-ca.pem, server.crt and server.key.
+        #[arg(long, default_value = "certs")]
+        dir: PathBuf,
     },
 }
 
@@ -55,6 +70,26 @@ fn main() -> ExitCode {
             }
             Err(errors) => {
                 eprintln!("{errors}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Cert {
+            command: CertCommand::Dev { dir },
+        } => match modgate::tls::dev::make(&dir, &modgate::tls::dev::DEV_NAMES) {
+            Ok(made) => {
+                println!(
+                    "wrote {} (CA), {} and {} (server, for {})",
+                    made.ca.display(),
+                    made.cert.display(),
+                    made.key.display(),
+                    modgate::tls::dev::DEV_NAMES.join(", ")
+                );
+                println!("trust it in the go command with:");
+                println!("  export SSL_CERT_FILE={}", absolute(&made.ca).display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("{error}");
                 ExitCode::FAILURE
             }
         },
@@ -78,4 +113,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+fn absolute(path: &std::path::Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

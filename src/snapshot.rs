@@ -6,6 +6,7 @@ use crate::access::{AccessRules, NetSet};
 use crate::auth::Keyring;
 use crate::pool::Pool;
 use crate::route::RouteTable;
+use crate::tls::TlsMaterial;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,16 +59,18 @@ pub struct LogSettings {
     pub level: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ListenerSpec {
     pub address: SocketAddr,
     pub tls: Option<TlsSpec>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TlsSpec {
     pub certificates: Vec<CertificatePaths>,
     pub client_ca: Option<PathBuf>,
+    /// The files' content, loaded and checked.
+    pub material: TlsMaterial,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

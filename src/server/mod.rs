@@ -1,12 +1,15 @@
 //! The edges: listeners, the background supervisor and the Pingora server that runs
 //! them.
 
+mod filter;
 mod supervisor;
 
 use crate::config;
-use crate::live::Live;
+use crate::live::{Live, TlsEndpoint};
 use crate::pool::registry::StateRegistry;
 use crate::proxy::Gateway;
+use crate::tls::{CertResolver, ClientAuth};
+use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::services::background::background_service;
@@ -37,7 +40,23 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         ..Opt::default()
     };
     let listeners = snapshot.listeners.clone();
-    let live = Arc::new(Live::new(config_path.to_path_buf(), snapshot, states));
+    let tls_endpoints: Vec<TlsEndpoint> = listeners
+        .iter()
+        .filter_map(|l| {
+            let material = &l.tls.as_ref()?.material;
+            Some(TlsEndpoint {
+                address: l.address,
+                certificates: Arc::new(CertResolver::new(&material.certificates)),
+                client_auth: Arc::new(ClientAuth::new(material.client_verifier.clone())),
+            })
+        })
+        .collect();
+    let live = Arc::new(Live::new(
+        config_path.to_path_buf(),
+        snapshot,
+        states,
+        tls_endpoints,
+    ));
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
@@ -45,14 +64,20 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         Gateway::new(live.clone()),
         "modgate",
     );
+    proxy.set_connection_filter(Arc::new(filter::PeerFilter::new(live.clone())));
     for listener in &listeners {
-        if listener.tls.is_some() {
-            return Err(format!(
-                "{}: TLS listeners are not available in this build yet",
-                listener.address
-            ));
+        let address = listener.address.to_string();
+        match live.tls_endpoint(listener.address) {
+            Some(endpoint) => {
+                let mut settings = TlsSettings::intermediate("", "")
+                    .map_err(|e| format!("{address}: cannot set up TLS: {e}"))?;
+                settings.set_cert_resolver(endpoint.certificates.clone());
+                settings.set_client_cert_verifier(endpoint.client_auth.clone());
+                settings.enable_h2();
+                proxy.add_tls_with_settings(&address, None, settings);
+            }
+            None => proxy.add_tcp(&address),
         }
-        proxy.add_tcp(&listener.address.to_string());
     }
     server.add_service(proxy);
     server.add_service(background_service(

@@ -3,6 +3,8 @@ use crate::config::file;
 use crate::snapshot::{
     CertificatePaths, ListenerSpec, LogFormat, LogSettings, ServerSettings, TlsSpec,
 };
+use crate::tls::material::{self, KeyPart};
+use crate::tls::TlsMaterial;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -113,44 +115,42 @@ fn tls_spec(ctx: &mut Ctx, path: &str, tls: &file::ListenerTls) -> TlsSpec {
             "a TLS listener needs at least one certificate: add {cert: FILE, key: FILE}",
         );
     }
-    let certificates = tls
-        .certificates
-        .iter()
-        .enumerate()
-        .map(|(i, pair)| {
-            let here = format!("{path}.certificates[{i}]");
-            let cert = ctx.resolve(&pair.cert);
-            let key = ctx.resolve(&pair.key);
-            for (field, file) in [("cert", &cert), ("key", &key)] {
-                if !file.is_file() {
-                    ctx.error(
-                        &format!("{here}.{field}"),
-                        format!(
-                            "cannot read {}: create it (modgate cert dev makes a local one) or fix the path",
-                            file.display()
-                        ),
-                    );
-                }
+    let mut keys = Vec::new();
+    let mut certificates = Vec::new();
+    for (i, pair) in tls.certificates.iter().enumerate() {
+        let here = format!("{path}.certificates[{i}]");
+        let paths = CertificatePaths {
+            cert: ctx.resolve(&pair.cert),
+            key: ctx.resolve(&pair.key),
+        };
+        match material::load_key_pair(&paths.cert, &paths.key) {
+            Ok(key) => keys.push(key),
+            Err((part, message)) => {
+                let field = match part {
+                    KeyPart::Cert => "cert",
+                    KeyPart::Key => "key",
+                };
+                ctx.error(
+                    &format!("{here}.{field}"),
+                    format!("{message}; modgate cert dev makes a local pair"),
+                );
             }
-            CertificatePaths { cert, key }
-        })
-        .collect();
-    let client_ca = tls.client_ca.as_deref().map(|ca| {
-        let file = ctx.resolve(ca);
-        if !file.is_file() {
-            ctx.error(
-                &format!("{path}.client_ca"),
-                format!(
-                    "cannot read client CA file {}: fix the path",
-                    file.display()
-                ),
-            );
         }
-        file
+        certificates.push(paths);
+    }
+    let client_ca = tls.client_ca.as_deref().map(|ca| ctx.resolve(ca));
+    let client_verifier = client_ca.as_deref().and_then(|ca| {
+        material::client_verifier(ca)
+            .map_err(|message| ctx.error(&format!("{path}.client_ca"), message))
+            .ok()
     });
     TlsSpec {
         certificates,
         client_ca,
+        material: TlsMaterial {
+            certificates: keys,
+            client_verifier,
+        },
     }
 }
 

@@ -1,0 +1,351 @@
+//! Failover inside a pool: dead, failing and slow backends, with the real binary
+//! against recording upstreams.
+
+mod support;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::goproxy::{info_json, url_path, GREET_MODULE, GREET_VERSION};
+use support::http::{get, Response};
+use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
+
+/// The path every health check in this file probes (never asked by the client).
+const HEALTH_PATH: &str = "/example.com/greet/@v/list";
+
+/// Generous upper bound for "eventually" (health state flips take ~0.5 s).
+const EVENTUALLY: Duration = Duration::from_secs(10);
+
+fn fixtures() -> ProxyDir {
+    let dir = ProxyDir::new();
+    dir.add_fixture_modules();
+    dir
+}
+
+fn listener() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// The `.info` path the client asks for in these tests.
+fn info_path() -> String {
+    url_path(GREET_MODULE, GREET_VERSION, "info")
+}
+
+/// A config with one pool `mirrors` (the given backends and extra pool settings,
+/// as YAML flow-map entries) and one route for every module.
+fn config(backends: &[&Upstream], pool_settings: &str) -> String {
+    let mut yaml = format!(
+        "listeners: [{{address: \"{}\"}}]\npools:\n  mirrors:\n    backends:\n",
+        listener()
+    );
+    for b in backends {
+        yaml.push_str(&format!("      - url: \"{}\"\n", b.url()));
+    }
+    for line in pool_settings.lines().filter(|l| !l.trim().is_empty()) {
+        yaml.push_str(&format!("    {}\n", line.trim()));
+    }
+    yaml.push_str("routes:\n  - {name: public, modules: [\"*\"], pools: [mirrors]}\n");
+    yaml
+}
+
+fn health_check() -> String {
+    format!(
+        "health_check: {{path: \"{HEALTH_PATH}\", interval: 200ms, timeout: 200ms, healthy_threshold: 2, unhealthy_threshold: 2}}"
+    )
+}
+
+/// Client requests (anything but the health probe) an upstream has received.
+fn client_requests(upstream: &Upstream) -> usize {
+    upstream.count() - upstream.count_for(HEALTH_PATH)
+}
+
+/// The `.info` answer the client must get, whoever serves it.
+fn assert_info_ok(response: &Response, what: &str) {
+    assert_eq!(response.status, 200, "{what}: {}", response.text());
+    assert_eq!(response.text(), info_json(GREET_VERSION), "{what}");
+}
+
+/// Which upstream wrote the answer (the fixture sets `X-Upstream: <addr>`).
+fn served_by(response: &Response) -> Option<String> {
+    response.header("x-upstream").map(str::to_owned)
+}
+
+#[test]
+fn a_backend_killed_mid_loop_costs_the_client_nothing() {
+    let dir = fixtures();
+    let (a, mut b, c) = (
+        Upstream::start(dir.path()),
+        Upstream::start(dir.path()),
+        Upstream::start(dir.path()),
+    );
+    let gw = Gateway::start(&config(&[&a, &b, &c], "retries: 2"));
+    let path = info_path();
+
+    const TOTAL: usize = 300;
+    const KILL_AT: usize = 100;
+    let mut at_kill = (0, 0, 0);
+    for i in 0..TOTAL {
+        if i == KILL_AT {
+            b.stop();
+            at_kill = (a.count(), b.count(), c.count());
+            // Every backend had its share before the kill.
+            assert!(
+                at_kill.0 > 0 && at_kill.1 > 0 && at_kill.2 > 0,
+                "{at_kill:?}"
+            );
+            assert_eq!(at_kill.0 + at_kill.1 + at_kill.2, KILL_AT, "{at_kill:?}");
+        }
+        let response = get(gw.addr, &path, &[]);
+        assert_info_ok(&response, &format!("request {i}"));
+    }
+
+    assert_eq!(b.count(), at_kill.1, "the killed backend got new requests");
+    let (a_after, c_after) = (a.count() - at_kill.0, c.count() - at_kill.2);
+    // Each of the remaining requests was served exactly once, by a survivor.
+    assert_eq!(
+        a_after + c_after,
+        TOTAL - KILL_AT,
+        "a {a_after}, c {c_after}"
+    );
+    // Round-robin keeps spreading over both survivors.
+    let fair = (TOTAL - KILL_AT) / 4;
+    assert!(
+        a_after >= fair && c_after >= fair,
+        "a {a_after}, c {c_after}"
+    );
+}
+
+#[test]
+fn a_backend_dying_with_a_request_in_flight_is_retried_on_another() {
+    let dir = fixtures();
+    let (mut slow, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    slow.set_mode(Mode::Delay(Duration::from_secs(5)));
+    let gw = Gateway::start(&config(&[&slow, &healthy], "retries: 2\nread_timeout: 30s"));
+    let (addr, path) = (gw.addr, info_path());
+
+    // Round-robin starts at the first backend, so the first request waits on `slow`;
+    // should it not, the request is simply served by `healthy` and the loop goes on.
+    let mut served = Vec::new();
+    for _ in 0..4 {
+        let before = slow.count();
+        let path = path.clone();
+        let client = thread::spawn(move || get(addr, &path, &[]));
+        let deadline = Instant::now() + EVENTUALLY;
+        while slow.count() == before && !client.is_finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        if slow.count() > before {
+            // The request is inside `slow` now: kill it before it answers.
+            slow.stop();
+            let response = client.join().expect("client thread");
+            assert_info_ok(&response, "request cut by a dying backend");
+            assert_eq!(served_by(&response), Some(healthy.addr().to_string()));
+            served.push(response);
+            break;
+        }
+        let response = client.join().expect("client thread");
+        assert_info_ok(&response, "request served by the healthy backend");
+    }
+    assert_eq!(served.len(), 1, "no request ever reached the slow backend");
+    assert_eq!(slow.count(), 1);
+}
+
+#[test]
+fn health_checks_take_a_failing_backend_out_and_bring_it_back() {
+    let dir = fixtures();
+    let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let gw = Gateway::start(&config(
+        &[&a, &b],
+        &format!("retries: 2\n{}", health_check()),
+    ));
+    let path = info_path();
+    let ask = |n: usize, what: &str| {
+        for i in 0..n {
+            assert_info_ok(&get(gw.addr, &path, &[]), &format!("{what}, request {i}"));
+        }
+    };
+
+    // Both serve clients to begin with, and both are probed.
+    ask(20, "both up");
+    assert!(client_requests(&a) > 0 && client_requests(&b) > 0);
+    assert!(a.wait_for(HEALTH_PATH, 1, EVENTUALLY), "a is never probed");
+    assert!(b.wait_for(HEALTH_PATH, 1, EVENTUALLY), "b is never probed");
+
+    // b fails its probes (and any client request it still gets: those are retried
+    // on a, so the client sees no failure while the checker makes up its mind).
+    b.set_mode(Mode::Status(500));
+    let deadline = Instant::now() + EVENTUALLY;
+    loop {
+        let (a_before, b_before) = (client_requests(&a), client_requests(&b));
+        ask(20, "b failing");
+        let (a_window, b_window) = (
+            client_requests(&a) - a_before,
+            client_requests(&b) - b_before,
+        );
+        if b_window == 0 {
+            assert_eq!(a_window, 20, "the survivor serves every client request");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "b still gets client requests {EVENTUALLY:?} after it started failing its health checks"
+        );
+    }
+
+    // Taken out, not forgotten: b keeps being probed but sees no client request.
+    let (b_clients, b_probes) = (client_requests(&b), b.count_for(HEALTH_PATH));
+    ask(20, "b out");
+    assert!(
+        b.wait_for(HEALTH_PATH, b_probes + 2, EVENTUALLY),
+        "b is no longer probed while out"
+    );
+    assert_eq!(
+        client_requests(&b),
+        b_clients,
+        "b got client requests while out"
+    );
+
+    // b recovers: after healthy_threshold passes it gets client requests again.
+    b.set_mode(Mode::Serve);
+    let deadline = Instant::now() + EVENTUALLY;
+    while client_requests(&b) == b_clients {
+        assert!(
+            Instant::now() < deadline,
+            "b got no client request {EVENTUALLY:?} after it recovered"
+        );
+        ask(5, "b recovering");
+        thread::sleep(Duration::from_millis(50));
+    }
+    // And shares the load again.
+    let (a_before, b_before) = (client_requests(&a), client_requests(&b));
+    ask(20, "b back");
+    assert!(client_requests(&a) > a_before && client_requests(&b) > b_before);
+}
+
+#[test]
+fn a_5xx_is_retried_on_another_backend_of_the_pool() {
+    let dir = fixtures();
+    let (failing, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    failing.set_mode(Mode::Status(500));
+    let gw = Gateway::start(&config(&[&failing, &healthy], "retries: 2"));
+    let path = info_path();
+
+    let mut tried_failing = 0;
+    for i in 0..6 {
+        let (f_before, h_before) = (failing.count(), healthy.count());
+        let response = get(gw.addr, &path, &[]);
+        assert_info_ok(&response, &format!("request {i}"));
+        assert_eq!(served_by(&response), Some(healthy.addr().to_string()));
+        let (f_delta, h_delta) = (failing.count() - f_before, healthy.count() - h_before);
+        // The failing backend is asked at most once per request (then the other one),
+        // and the healthy one answers exactly once.
+        assert!(
+            f_delta <= 1,
+            "request {i}: failing backend asked {f_delta} times"
+        );
+        assert_eq!(h_delta, 1, "request {i}");
+        tried_failing += f_delta;
+    }
+    // Round-robin sends about half of the first tries to the failing backend.
+    assert!(
+        tried_failing >= 2,
+        "failing backend tried {tried_failing} times"
+    );
+}
+
+#[test]
+fn no_healthy_backend_is_a_503_naming_the_pool() {
+    let dir = fixtures();
+    let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    a.set_mode(Mode::Status(500));
+    b.set_mode(Mode::Status(500));
+    let gw = Gateway::start(&config(
+        &[&a, &b],
+        &format!("retries: 2\n{}", health_check()),
+    ));
+    let path = info_path();
+
+    // Until the checker has taken both out, the client gets the upstreams' 500.
+    let deadline = Instant::now() + EVENTUALLY;
+    let response = loop {
+        let response = get(gw.addr, &path, &[]);
+        if response.status == 503 {
+            break response;
+        }
+        assert_eq!(response.status, 500, "{}", response.text());
+        assert!(
+            Instant::now() < deadline,
+            "still no 503 {EVENTUALLY:?} after every backend started failing"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let text = response.text();
+    assert!(text.contains("mirrors"), "{text}");
+    assert!(text.contains("no healthy backend"), "{text}");
+
+    // Refused by modgate itself: no client request reaches a backend.
+    let before = (client_requests(&a), client_requests(&b));
+    for _ in 0..5 {
+        assert_eq!(get(gw.addr, &path, &[]).status, 503);
+    }
+    assert_eq!((client_requests(&a), client_requests(&b)), before);
+}
+
+#[test]
+fn every_backend_down_without_health_check_is_a_502_naming_the_pool() {
+    let dir = fixtures();
+    let (mut a, mut b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let gw = Gateway::start(&config(&[&a, &b], "retries: 2\nconnect_timeout: 1s"));
+    let path = info_path();
+    assert_info_ok(&get(gw.addr, &path, &[]), "before the backends die");
+    a.stop();
+    b.stop();
+
+    for i in 0..3 {
+        let response = get(gw.addr, &path, &[]);
+        assert_eq!(response.status, 502, "request {i}: {}", response.text());
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        let text = response.text();
+        assert!(text.contains("mirrors"), "{text}");
+        assert!(
+            text.ends_with('\n') && text.lines().count() <= 2,
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn a_backend_slower_than_read_timeout_is_left_for_another() {
+    let dir = fixtures();
+    let (slow, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    slow.set_mode(Mode::Delay(Duration::from_secs(5)));
+    let gw = Gateway::start(&config(
+        &[&slow, &healthy],
+        "retries: 2\nread_timeout: 300ms",
+    ));
+    let path = info_path();
+
+    let mut tried_slow = 0;
+    for i in 0..4 {
+        let (s_before, h_before) = (slow.count(), healthy.count());
+        let response = get(gw.addr, &path, &[]);
+        assert_info_ok(&response, &format!("request {i}"));
+        // Served by the healthy backend, not by the slow one after its delay.
+        assert_eq!(served_by(&response), Some(healthy.addr().to_string()));
+        assert_eq!(healthy.count() - h_before, 1, "request {i}");
+        let s_delta = slow.count() - s_before;
+        assert!(
+            s_delta <= 1,
+            "request {i}: slow backend asked {s_delta} times"
+        );
+        tried_slow += s_delta;
+    }
+    assert!(tried_slow >= 1, "the slow backend was never tried");
+}
