@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod live;
 pub mod logging;
+pub mod metrics;
 pub mod module;
 pub mod pool;
 pub mod proxy;

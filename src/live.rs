@@ -46,8 +46,29 @@ impl Live {
         self.tls.iter().find(|t| t.address == address)
     }
 
+    /// Hands a reloaded snapshot's certificates and client CAs to the running
+    /// listeners with the same address (others need a restart, which reload logs).
+    pub fn replace_tls(&self, snapshot: &Snapshot) {
+        for endpoint in &self.tls {
+            let spec = snapshot
+                .listeners
+                .iter()
+                .find(|l| l.address == endpoint.address)
+                .and_then(|l| l.tls.as_ref());
+            if let Some(spec) = spec {
+                endpoint.certificates.replace(&spec.material.certificates);
+                endpoint
+                    .client_auth
+                    .replace(spec.material.client_verifier.clone());
+            }
+        }
+    }
+
     /// A connection refused before TLS by the address rules.
     pub fn denied_connection(&self, peer: IpAddr) {
+        if let Some(m) = crate::metrics::get() {
+            m.denied.with_label_values(&["address"]).inc();
+        }
         tracing::info!(target: "access", client = %peer, denied = "address", "connection refused");
     }
 
@@ -82,6 +103,23 @@ impl Live {
             }
             None => (None, None),
         };
+        let kind = forward.map_or("-", |f| f.kind.as_str());
+        let route_label = route.unwrap_or(if kind == "sumdb" { "sumdb" } else { "-" });
+        if let Some(m) = crate::metrics::get() {
+            let status_label = status.to_string();
+            m.requests
+                .with_label_values(&[route_label, kind, status_label.as_str()])
+                .inc();
+            m.request_duration
+                .with_label_values(&[route_label, kind])
+                .observe(ctx.started.elapsed().as_secs_f64());
+            m.response_bytes
+                .with_label_values(&[route_label])
+                .inc_by(ctx.bytes);
+            if let Some(reason) = ctx.answered.as_ref().and_then(|a| a.reason) {
+                m.denied.with_label_values(&[reason.as_str()]).inc();
+            }
+        }
         tracing::info!(
             target: "access",
             client = %ctx.client.map(|c| c.to_string()).unwrap_or_default(),

@@ -31,6 +31,10 @@ pub struct RequestCtx {
     retry_requested: bool,
     /// Why the last peer selection failed, for the client.
     failure: Option<String>,
+    /// When the current backend was chosen.
+    upstream_started: Instant,
+    /// Whether the current try was already counted in the upstream metrics.
+    observed: bool,
 }
 
 impl RequestCtx {
@@ -52,6 +56,8 @@ impl RequestCtx {
             bytes: 0,
             retry_requested: false,
             failure: None,
+            upstream_started: Instant::now(),
+            observed: false,
         }
     }
 
@@ -75,6 +81,8 @@ impl RequestCtx {
                 self.tries_in_pool += 1;
                 self.tried.push((pool_index, backend));
                 self.backend = Some((pool_index, backend));
+                self.upstream_started = Instant::now();
+                self.observed = false;
                 Ok((pool_index, backend))
             }
             None => {
@@ -110,6 +118,32 @@ impl RequestCtx {
         };
         self.retry_requested = again;
         again
+    }
+
+    /// Counts one try at the current backend: its status, or `None` when it gave
+    /// no answer (connect error, timeout, reset).
+    pub fn observe_upstream(&mut self, status: Option<u16>) {
+        self.observed = true;
+        let (Some((p, b)), Some(m)) = (self.backend, crate::metrics::get()) else {
+            return;
+        };
+        let pool = &self.snapshot.pools[p];
+        let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
+        m.upstream_requests
+            .with_label_values(&[
+                pool.name.as_str(),
+                pool.backends[b].label.as_str(),
+                status.as_str(),
+            ])
+            .inc();
+        m.upstream_duration
+            .with_label_values(&[pool.name.as_str()])
+            .observe(self.upstream_started.elapsed().as_secs_f64());
+    }
+
+    /// Whether the current try was counted already (an answer turned into a retry).
+    pub fn take_observed(&mut self) -> bool {
+        std::mem::take(&mut self.observed)
     }
 
     pub fn take_retry_request(&mut self) -> bool {

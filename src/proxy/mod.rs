@@ -170,6 +170,7 @@ impl ProxyHttp for Gateway {
     ) -> Result<()> {
         let status = upstream.status.as_u16();
         ctx.upstream_status = Some(status);
+        ctx.observe_upstream(Some(status));
         if ctx.should_try_again(status) {
             return Error::e_explain(HTTPStatus(status), "trying the next backend or pool");
         }
@@ -206,6 +207,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
         mut e: Box<Error>,
     ) -> Box<Error> {
+        ctx.observe_upstream(None);
         e.set_retry(ctx.may_retry_in_pool());
         e
     }
@@ -218,6 +220,9 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
         _client_reused: bool,
     ) -> Box<Error> {
+        if !ctx.take_observed() {
+            ctx.observe_upstream(None);
+        }
         let mut e = e.more_context(format!("backend {peer}"));
         // Only GET and HEAD get this far, so trying again is safe until the first
         // byte of the answer has gone to the client.

@@ -1,7 +1,9 @@
 //! The edges: listeners, the background supervisor and the Pingora server that runs
 //! them.
 
+mod admin;
 mod filter;
+mod reload;
 mod supervisor;
 
 use crate::config;
@@ -21,6 +23,9 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     let states = StateRegistry::default();
     let snapshot = config::load(config_path, &states).map_err(|e| e.to_string())?;
     crate::logging::init(&snapshot.log);
+    if let Some(m) = crate::metrics::get() {
+        m.last_reload_success.set(crate::metrics::now_seconds());
+    }
     supervisor::resolve_now(&snapshot);
     if let Some(pid_file) = &snapshot.server.pid_file {
         std::fs::write(pid_file, format!("{}\n", std::process::id()))
@@ -40,6 +45,7 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         ..Opt::default()
     };
     let listeners = snapshot.listeners.clone();
+    let admin_address = snapshot.admin;
     let tls_endpoints: Vec<TlsEndpoint> = listeners
         .iter()
         .filter_map(|l| {
@@ -80,6 +86,14 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         }
     }
     server.add_service(proxy);
+    if let Some(admin) = admin_address {
+        let mut service = pingora::services::listening::Service::new(
+            "admin".to_string(),
+            admin::AdminApp::new(live.clone()),
+        );
+        service.add_tcp(&admin.to_string());
+        server.add_service(service);
+    }
     server.add_service(background_service(
         "supervisor",
         supervisor::Supervisor::new(live),

@@ -1,16 +1,25 @@
-//! The one background service that owns everything periodic: backend health and
-//! address watchers, kept in step with the current snapshot.
+//! The one background service that owns everything periodic or signalled: backend
+//! health and address watchers kept in step with the current snapshot, and reloads
+//! on SIGHUP or when the configuration file changes.
 
+use super::reload::reload;
 use crate::live::Live;
 use crate::pool::health;
 use crate::snapshot::Snapshot;
 use async_trait::async_trait;
+use notify::Watcher;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use std::collections::HashMap;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+
+/// Editors write a file in several steps; changes closer than this are one reload.
+const SETTLE: Duration = Duration::from_millis(200);
 
 pub struct Supervisor {
     live: Arc<Live>,
@@ -54,7 +63,7 @@ fn watcher_key(snapshot: &Snapshot, pool: usize, backend: usize) -> String {
 }
 
 /// Starts watchers the snapshot needs and stops those it no longer has.
-pub fn reconcile(snapshot: &Snapshot, watchers: &mut HashMap<String, AbortHandle>) {
+fn reconcile(snapshot: &Snapshot, watchers: &mut HashMap<String, AbortHandle>, reloaded: bool) {
     let mut wanted = HashMap::new();
     for (p, pool) in snapshot.pools.iter().enumerate() {
         for b in 0..pool.backends.len() {
@@ -73,14 +82,97 @@ pub fn reconcile(snapshot: &Snapshot, watchers: &mut HashMap<String, AbortHandle
             tokio::spawn(health::watch(snapshot.pools[p].clone(), b)).abort_handle()
         });
     }
+    if let Some(m) = crate::metrics::get() {
+        // Only a reload removes series (of backends it dropped); a periodic reset
+        // would let a scrape land between reset and set.
+        if reloaded {
+            m.backend_up.reset();
+        }
+        for pool in &snapshot.pools {
+            for backend in &pool.backends {
+                let up = backend.state.is_up() && backend.state.address().is_some();
+                m.backend_up
+                    .with_label_values(&[pool.name.as_str(), backend.label.as_str()])
+                    .set(if up { 1.0 } else { 0.0 });
+            }
+        }
+    }
+}
+
+/// File events for the configuration file, delivered on a channel. The directory
+/// is watched, not the file, so a replace-by-rename (what editors and config
+/// management do) is seen too.
+fn watch_file(live: &Live) -> Option<(notify::RecommendedWatcher, mpsc::UnboundedReceiver<()>)> {
+    let path = live.config_path.clone();
+    let name = path.file_name()?.to_os_string();
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handler = move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            let ours = event
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(name.as_os_str()));
+            if ours && !matches!(event.kind, notify::EventKind::Access(_)) {
+                let _ = tx.send(());
+            }
+        }
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch the configuration file; reload with SIGHUP");
+            return None;
+        }
+    };
+    if let Err(error) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+        tracing::warn!(%error, dir = %dir.display(), "cannot watch the configuration directory; reload with SIGHUP");
+        return None;
+    }
+    Some((watcher, rx))
 }
 
 #[async_trait]
 impl BackgroundService for Supervisor {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut watchers = HashMap::new();
-        reconcile(&self.live.snapshot(), &mut watchers);
-        let _ = shutdown.changed().await;
+        reconcile(&self.live.snapshot(), &mut watchers, false);
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => Some(hangup),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP");
+                None
+            }
+        };
+        let (_file_watcher, mut changes) = match watch_file(&self.live) {
+            Some((watcher, rx)) => (Some(watcher), Some(rx)),
+            None => (None, None),
+        };
+        let mut gauges = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let reason = tokio::select! {
+                _ = shutdown.changed() => break,
+                Some(()) = async { hangup.as_mut()?.recv().await } => "SIGHUP",
+                Some(()) = async { changes.as_mut()?.recv().await } => {
+                    tokio::time::sleep(SETTLE).await;
+                    if let Some(rx) = changes.as_mut() {
+                        while rx.try_recv().is_ok() {}
+                    }
+                    "file changed"
+                }
+                _ = gauges.tick() => {
+                    reconcile(&self.live.snapshot(), &mut watchers, false);
+                    continue;
+                }
+            };
+            tracing::info!(reason, "reloading configuration");
+            if let Ok(snapshot) = reload(&self.live).await {
+                reconcile(&snapshot, &mut watchers, true);
+            }
+        }
         for handle in watchers.values() {
             handle.abort();
         }

@@ -5,6 +5,7 @@
 //! - [`gateway`]: starting the real modgate binary with a config.
 //! - [`http`]: a small blocking HTTP/1.1 client over `TcpStream`.
 //! - [`gocmd`]: running the real `go` command in an isolated environment.
+//! - [`pki`]: a test certificate authority (rcgen) for TLS tests.
 //! - [`tempdir`]: self-removing temp directories.
 
 // Each test binary compiles this module and uses only part of it; helpers
@@ -21,6 +22,7 @@ pub mod gateway;
 pub mod gocmd;
 pub mod goproxy;
 pub mod http;
+pub mod pki;
 pub mod tempdir;
 pub mod upstream;
 

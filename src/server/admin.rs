@@ -1,0 +1,73 @@
+//! The admin listener: `/metrics` (Prometheus text), `/healthz` (the process answers)
+//! and `/readyz` (a configuration is loaded and every pool has a healthy backend).
+
+use crate::live::Live;
+use async_trait::async_trait;
+use http::Response;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use std::sync::Arc;
+
+pub struct AdminApp {
+    live: Arc<Live>,
+}
+
+impl AdminApp {
+    pub fn new(live: Arc<Live>) -> AdminApp {
+        AdminApp { live }
+    }
+}
+
+fn answer(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    let headers = response.headers_mut();
+    if let Ok(value) = http::HeaderValue::from_str(content_type) {
+        headers.insert(http::header::CONTENT_TYPE, value);
+    }
+    headers.insert(http::header::CONTENT_LENGTH, body.len().into());
+    *response.body_mut() = body;
+    response
+}
+
+#[async_trait]
+impl ServeHttp for AdminApp {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        const TEXT: &str = "text/plain; charset=utf-8";
+        match session.req_header().uri.path() {
+            "/metrics" => answer(
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                crate::metrics::render(),
+            ),
+            "/healthz" => answer(200, TEXT, b"ok\n".to_vec()),
+            "/readyz" => {
+                let snapshot = self.live.snapshot();
+                let waiting: Vec<&str> = snapshot
+                    .pools
+                    .iter()
+                    .filter(|p| !p.has_ready_backend())
+                    .map(|p| p.name.as_str())
+                    .collect();
+                if waiting.is_empty() {
+                    answer(200, TEXT, b"ready\n".to_vec())
+                } else {
+                    answer(
+                        503,
+                        TEXT,
+                        format!(
+                            "not ready: no healthy backend in pool(s) {}\n",
+                            waiting.join(", ")
+                        )
+                        .into_bytes(),
+                    )
+                }
+            }
+            _ => answer(
+                404,
+                TEXT,
+                b"admin endpoints: /metrics /healthz /readyz\n".to_vec(),
+            ),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Replacing the running configuration: the new file is loaded and compiled
+//! completely, new backends get their first health check, and only then is the
+//! snapshot swapped. An invalid file changes nothing.
+
+use crate::config;
+use crate::live::Live;
+use crate::pool::health;
+use crate::snapshot::Snapshot;
+use std::sync::Arc;
+
+pub async fn reload(live: &Live) -> Result<Arc<Snapshot>, config::ConfigErrors> {
+    let metrics = crate::metrics::get();
+    let path = live.config_path.clone();
+    let loaded = config::load(&path, &live.states);
+    let new = match loaded {
+        Ok(new) => new,
+        Err(errors) => {
+            if let Some(m) = metrics {
+                m.config_reloads.with_label_values(&["failure"]).inc();
+            }
+            tracing::error!(config = %path.display(), errors = %errors, "configuration not reloaded; the previous one keeps serving");
+            return Err(errors);
+        }
+    };
+    let old = live.snapshot();
+    warn_about_restart_only_changes(&old, &new);
+    prepare_new_backends(&old, &new).await;
+    live.replace_tls(&new);
+    live.publish(new);
+    if let Some(m) = metrics {
+        m.config_reloads.with_label_values(&["success"]).inc();
+        m.last_reload_success.set(crate::metrics::now_seconds());
+    }
+    tracing::info!(config = %path.display(), "configuration reloaded");
+    Ok(live.snapshot())
+}
+
+/// Backends this reload adds start with a check of their own (in parallel), so a
+/// dead one never takes traffic; backends kept from the old snapshot keep their state.
+async fn prepare_new_backends(old: &Snapshot, new: &Snapshot) {
+    let known = |state: &Arc<crate::pool::BackendState>| {
+        old.pools
+            .iter()
+            .flat_map(|p| &p.backends)
+            .any(|b| Arc::ptr_eq(&b.state, state))
+    };
+    let mut checks = Vec::new();
+    for pool in &new.pools {
+        for (index, backend) in pool.backends.iter().enumerate() {
+            if known(&backend.state) {
+                continue;
+            }
+            let pool = pool.clone();
+            checks.push(tokio::spawn(async move {
+                let backend = &pool.backends[index];
+                health::resolve(backend).await;
+                if let Some(spec) = &pool.health {
+                    let up = health::check_once(&pool, backend, spec).await;
+                    backend.state.set_up(up);
+                }
+            }));
+        }
+    }
+    for check in checks {
+        let _ = check.await;
+    }
+}
+
+fn warn_about_restart_only_changes(old: &Snapshot, new: &Snapshot) {
+    let addresses = |s: &Snapshot| {
+        s.listeners
+            .iter()
+            .map(|l| (l.address, l.tls.is_some()))
+            .collect::<Vec<_>>()
+    };
+    if addresses(old) != addresses(new) || old.admin != new.admin {
+        tracing::warn!(
+            "listener or admin addresses changed: they take effect after a restart (or an upgrade)"
+        );
+    }
+    if old.server != new.server {
+        tracing::warn!("server settings changed: they take effect after a restart (or an upgrade)");
+    }
+}
