@@ -349,3 +349,183 @@ fn a_backend_slower_than_read_timeout_is_left_for_another() {
     }
     assert!(tried_slow >= 1, "the slow backend was never tried");
 }
+
+#[test]
+fn a_backend_hanging_up_without_an_answer_is_retried_on_another() {
+    let dir = fixtures();
+    let (rude, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    rude.set_mode(Mode::Hangup);
+    let gw = Gateway::start(&config(&[&rude, &healthy], "retries: 2"));
+    let path = info_path();
+
+    let mut tried_rude = 0;
+    for i in 0..6 {
+        let (r_before, h_before) = (rude.count(), healthy.count());
+        let response = get(gw.addr, &path, &[]);
+        assert_info_ok(&response, &format!("request {i}"));
+        assert_eq!(served_by(&response), Some(healthy.addr().to_string()));
+        assert_eq!(healthy.count() - h_before, 1, "request {i}");
+        let r_delta = rude.count() - r_before;
+        assert!(
+            r_delta <= 1,
+            "request {i}: rude backend asked {r_delta} times"
+        );
+        tried_rude += r_delta;
+    }
+    assert!(tried_rude >= 2, "rude backend tried {tried_rude} times");
+}
+
+/// Once the answer has started, there is nothing left to retry: the client must see
+/// the download cut, never a shorter body that looks complete.
+#[test]
+fn a_backend_dying_mid_body_cuts_the_client_response() {
+    use std::io::{Read, Write};
+
+    const MODULE: &str = "example.com/slowzip";
+    let dir = fixtures();
+    dir.add_big_zip(MODULE, "v1.0.0", 4 << 20);
+    let size = std::fs::metadata(dir.file_path(MODULE, "v1.0.0", "zip"))
+        .expect("zip")
+        .len();
+    let mut slow = Upstream::start(dir.path());
+    let spare = Upstream::start(dir.path());
+    slow.set_mode(Mode::SlowBody {
+        bytes_per_sec: 1 << 20,
+    });
+    // `spare` is second in round-robin order: the first request goes to `slow`.
+    let gw = Gateway::start(&config(&[&slow, &spare], "retries: 2\nread_timeout: 30s"));
+
+    let mut stream = std::net::TcpStream::connect(gw.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let zip = url_path(MODULE, "v1.0.0", "zip");
+    write!(
+        stream,
+        "GET {zip} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        gw.addr
+    )
+    .expect("send");
+
+    // Read the head and the first body bytes, then kill the backend.
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            if raw.len() > i + 4 {
+                break i + 4;
+            }
+        }
+        let n = stream.read(&mut buf).expect("read the response head");
+        assert!(
+            n > 0,
+            "closed before the body: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200 "), "{head}");
+    assert_eq!(spare.count(), 0, "the zip came from the spare backend");
+    slow.stop();
+
+    // The rest, until modgate closes the connection.
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            // A reset is an honest cut too.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("modgate neither finished nor closed the response: {e}"),
+        }
+    }
+    let body = &raw[head_end..];
+    if let Some(length) = head.lines().find_map(|l| l.strip_prefix("content-length:")) {
+        let length: u64 = length.trim().parse().expect("content-length");
+        assert_eq!(length, size);
+        assert!(
+            (body.len() as u64) < length,
+            "the whole zip arrived although its backend died"
+        );
+    } else {
+        assert!(head.contains("transfer-encoding: chunked"), "{head}");
+        // A chunked body that was cut must not end with the last chunk.
+        assert!(
+            !body.ends_with(b"\r\n0\r\n\r\n"),
+            "a cut download was closed as if complete ({} bytes)",
+            body.len()
+        );
+    }
+}
+
+/// `modgate_backend_up` for one backend of pool `mirrors`, from the admin listener.
+fn backend_up(gw: &Gateway, backend: &Upstream) -> Option<f64> {
+    let admin = gw.admin.expect("an admin listener");
+    let metrics = get(admin, "/metrics", &[]);
+    assert_eq!(metrics.status, 200);
+    let label = format!("backend=\"{}\"", backend.addr());
+    metrics
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("modgate_backend_up{"))
+        .filter(|l| l.contains(&label) && l.contains("pool=\"mirrors\""))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[test]
+fn health_checks_take_a_stopped_backend_out_and_bring_it_back_after_restart() {
+    let dir = fixtures();
+    let (a, mut b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let yaml = config(&[&a, &b], &format!("retries: 2\n{}", health_check())).replacen(
+        "pools:",
+        &format!("admin: {{address: \"127.0.0.1:{}\"}}\npools:", free_port()),
+        1,
+    );
+    let gw = Gateway::start(&yaml);
+    let path = info_path();
+    let ask = |n: usize, what: &str| {
+        for i in 0..n {
+            assert_info_ok(&get(gw.addr, &path, &[]), &format!("{what}, request {i}"));
+        }
+    };
+    ask(10, "both up");
+    assert!(client_requests(&b) > 0);
+
+    // Stopped: refused connections are retried on a, and the checker takes b out.
+    b.stop();
+    let deadline = Instant::now() + EVENTUALLY;
+    while backend_up(&gw, &b) != Some(0.0) {
+        assert!(
+            Instant::now() < deadline,
+            "b not reported down {EVENTUALLY:?} after it stopped: {:?}",
+            backend_up(&gw, &b)
+        );
+        ask(5, "b stopped");
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(backend_up(&gw, &a), Some(1.0));
+
+    // Restarted: clients reach b again, but only after healthy_threshold (2)
+    // passed probes; until then a serves everything.
+    b.clear();
+    b.restart();
+    let deadline = Instant::now() + EVENTUALLY;
+    while client_requests(&b) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "b got no client request {EVENTUALLY:?} after its restart"
+        );
+        ask(5, "b restarted");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let log = b.requests();
+    let first_client = log
+        .iter()
+        .position(|r| !r.path.contains(HEALTH_PATH))
+        .expect("a client request");
+    assert!(
+        first_client >= 2,
+        "b served a client after {first_client} probe(s): {:?}",
+        &log[..=first_client]
+    );
+}

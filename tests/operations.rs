@@ -1,0 +1,327 @@
+//! Operating a running gateway: reloads, metrics, graceful stop and binary upgrade.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+use support::goproxy::{url_path, GREET_MODULE, GREET_VERSION};
+use support::http::{get, get_streaming_len, try_request};
+use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
+
+fn fixtures() -> ProxyDir {
+    let dir = ProxyDir::new();
+    dir.add_fixture_modules();
+    dir
+}
+
+fn info() -> String {
+    url_path(GREET_MODULE, GREET_VERSION, "info")
+}
+
+fn metrics(gw: &Gateway) -> String {
+    get(gw.admin.expect("admin address"), "/metrics", &[]).text()
+}
+
+/// The value of one series line, e.g. `modgate_config_reloads_total{result="failure"}`.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
+
+fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn two_pool_config(
+    listen: u16,
+    admin: u16,
+    a: &Upstream,
+    b: &Upstream,
+    route_pool: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "listeners: [{{address: \"127.0.0.1:{listen}\"}}]\nadmin: {{address: \"127.0.0.1:{admin}\"}}\npools:\n  a: {{backends: [{{url: \"{}\"}}]}}\n  b: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [{route_pool}]}}\n{extra}",
+        a.url(),
+        b.url()
+    )
+}
+
+#[test]
+fn a_reload_moves_a_route_without_losing_a_request() {
+    let dir = fixtures();
+    let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let (listen, admin) = (free_port(), free_port());
+    let gw = Gateway::start(&two_pool_config(listen, admin, &a, &b, "a", ""));
+    let addr = gw.addr;
+    let failures = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let client = {
+        let (failures, done) = (failures.clone(), done.clone());
+        thread::spawn(move || {
+            let mut sent = 0;
+            while !done.load(Ordering::Relaxed) && sent < 100_000 {
+                match try_request(addr, "GET", &info(), &[]) {
+                    Ok(r) if r.status == 200 => {}
+                    _ => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                sent += 1;
+            }
+            sent
+        })
+    };
+    eventually("requests at pool a", || a.count() > 20);
+    gw.write_config(&two_pool_config(listen, admin, &a, &b, "b", ""));
+    eventually("the reload", || {
+        metric(
+            &metrics(&gw),
+            "modgate_config_reloads_total{result=\"success\"}",
+        ) == Some(1.0)
+    });
+    let after_reload = a.count();
+    eventually("requests at pool b", || b.count() > 20);
+    done.store(true, Ordering::Relaxed);
+    let sent = client.join().expect("client");
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "of {sent} requests");
+    // Requests already routed when the swap happened may still finish at a; no new ones start there.
+    assert!(
+        a.count() <= after_reload + 1,
+        "a kept getting requests: {} > {after_reload}",
+        a.count()
+    );
+}
+
+#[test]
+fn an_invalid_file_changes_nothing_and_is_counted() {
+    let dir = fixtures();
+    let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let (listen, admin) = (free_port(), free_port());
+    let gw = Gateway::start(&two_pool_config(listen, admin, &a, &b, "a", ""));
+    gw.write_config(&two_pool_config(
+        listen,
+        admin,
+        &a,
+        &b,
+        "b",
+        "surprise: true\n",
+    ));
+    eventually("the failed reload", || {
+        metric(
+            &metrics(&gw),
+            "modgate_config_reloads_total{result=\"failure\"}",
+        ) == Some(1.0)
+    });
+    assert!(
+        gw.log().contains("unknown field `surprise`"),
+        "{}",
+        gw.log()
+    );
+    assert_eq!(get(gw.addr, &info(), &[]).status, 200);
+    assert_eq!((a.count(), b.count()), (1, 0));
+    assert_eq!(
+        metric(
+            &metrics(&gw),
+            "modgate_config_reloads_total{result=\"success\"}"
+        ),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn a_key_only_reload_keeps_backend_health() {
+    let dir = fixtures();
+    let (good, bad) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    bad.set_mode(Mode::Status(500));
+    let (listen, admin) = (free_port(), free_port());
+    let config = |key: &str| {
+        format!(
+            "listeners: [{{address: \"127.0.0.1:{listen}\"}}]\nadmin: {{address: \"127.0.0.1:{admin}\"}}\npools:\n  p:\n    backends: [{{url: \"{}\"}}, {{url: \"{}\"}}]\n    health_check: {{path: /example.com/greet/@v/list, interval: 100ms, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [p]}}\nauth:\n  anonymous: reader\n  roles: {{reader: {{routes: [public]}}}}\n  keys: [{{id: ci, secret: \"{key}\", roles: [reader]}}]\n",
+            good.url(),
+            bad.url()
+        )
+    };
+    let gw = Gateway::start(&config("first-key"));
+    let bad_series = format!(
+        "modgate_backend_up{{backend=\"{}\",pool=\"p\"}}",
+        bad.url().trim_start_matches("http://")
+    );
+    eventually("the failing backend marked down", || {
+        metric(&metrics(&gw), &bad_series) == Some(0.0)
+    });
+    // Keep the backend failing its checks slowly enough that a reset would be seen:
+    // after the reload it must still be down right away, not "up until checked".
+    gw.write_config(&config("second-key"));
+    gw.signal("HUP");
+    eventually("the reload", || {
+        metric(
+            &metrics(&gw),
+            "modgate_config_reloads_total{result=\"success\"}",
+        ) >= Some(1.0)
+    });
+    assert_eq!(metric(&metrics(&gw), &bad_series), Some(0.0));
+    bad.clear();
+    for _ in 0..20 {
+        assert_eq!(get(gw.addr, &info(), &[]).status, 200);
+    }
+    assert_eq!(
+        bad.requests()
+            .iter()
+            .filter(|r| !r.path.contains("/@v/list"))
+            .count(),
+        0
+    );
+    assert_eq!(
+        get(gw.addr, &info(), &[("X-API-Key", "second-key")]).status,
+        200
+    );
+    assert_eq!(
+        get(gw.addr, &info(), &[("X-API-Key", "first-key")]).status,
+        401
+    );
+}
+
+#[test]
+fn metrics_count_a_known_sequence() {
+    let dir = fixtures();
+    let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let gw = Gateway::start(&two_pool_config(free_port(), free_port(), &a, &b, "a", ""));
+    for _ in 0..3 {
+        assert_eq!(get(gw.addr, &info(), &[]).status, 200);
+    }
+    let zip = get(gw.addr, &url_path(GREET_MODULE, GREET_VERSION, "zip"), &[]);
+    assert_eq!(zip.status, 200);
+    assert_eq!(get(gw.addr, "/Bad/@v/list", &[]).status, 400);
+    assert_eq!(
+        get(gw.addr, &url_path(GREET_MODULE, "v9.0.0", "mod"), &[]).status,
+        404
+    );
+    let upstream = a.url().trim_start_matches("http://").to_string();
+    let expect = [
+        ("modgate_requests_total{kind=\"info\",route=\"public\",status=\"200\"}".to_string(), 3.0),
+        ("modgate_requests_total{kind=\"zip\",route=\"public\",status=\"200\"}".to_string(), 1.0),
+        ("modgate_requests_total{kind=\"mod\",route=\"public\",status=\"404\"}".to_string(), 1.0),
+        ("modgate_requests_total{kind=\"-\",route=\"-\",status=\"400\"}".to_string(), 1.0),
+        ("modgate_denied_total{reason=\"bad_request\"}".to_string(), 1.0),
+        (format!("modgate_upstream_requests_total{{backend=\"{upstream}\",pool=\"a\",status=\"200\"}}"), 4.0),
+        (format!("modgate_upstream_requests_total{{backend=\"{upstream}\",pool=\"a\",status=\"404\"}}"), 1.0),
+        ("modgate_request_duration_seconds_count{kind=\"info\",route=\"public\"}".to_string(), 3.0),
+        ("modgate_upstream_duration_seconds_count{pool=\"a\"}".to_string(), 5.0),
+        (format!("modgate_backend_up{{backend=\"{upstream}\",pool=\"a\"}}"), 1.0),
+        (format!("modgate_build_info{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")), 1.0),
+    ];
+    // A request is counted when its log record is written, just after its answer,
+    // so the scrape is repeated until the counters settle on exactly these values.
+    let mut text = metrics(&gw);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while expect
+        .iter()
+        .any(|(series, value)| metric(&text, series) != Some(*value))
+        && Instant::now() < deadline
+    {
+        thread::sleep(Duration::from_millis(50));
+        text = metrics(&gw);
+    }
+    for (series, value) in &expect {
+        assert_eq!(metric(&text, series), Some(*value), "{series}\n{text}");
+    }
+    let bytes = metric(&text, "modgate_response_bytes_total{route=\"public\"}").expect("bytes");
+    let info_len = get(gw.addr, &info(), &[]).body.len() as f64;
+    assert!(bytes >= 3.0 * info_len + zip.body.len() as f64, "{bytes}");
+    assert!(!text.contains(GREET_MODULE), "module names are not labels");
+    assert_eq!(get(gw.admin.expect("admin"), "/healthz", &[]).status, 200);
+    assert_eq!(get(gw.admin.expect("admin"), "/readyz", &[]).status, 200);
+}
+
+#[test]
+fn sigterm_lets_a_slow_download_finish() {
+    let dir = ProxyDir::new();
+    dir.add_big_zip("example.com/big", "v1.0.0", 3 << 20);
+    let size = std::fs::metadata(dir.file_path("example.com/big", "v1.0.0", "zip"))
+        .expect("zip")
+        .len();
+    let upstream = Upstream::start(dir.path());
+    upstream.set_mode(Mode::SlowBody {
+        bytes_per_sec: 2 << 20,
+    });
+    let mut gw = Gateway::start(&format!(
+        "server: {{grace_period: 10s}}\nlisteners: [{{address: \"127.0.0.1:{}\"}}]\npools:\n  p: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [p]}}\n",
+        free_port(),
+        upstream.url()
+    ));
+    let addr = gw.addr;
+    let download = thread::spawn(move || {
+        get_streaming_len(addr, &url_path("example.com/big", "v1.0.0", "zip"))
+    });
+    eventually("the download to start", || upstream.count() == 1);
+    thread::sleep(Duration::from_millis(200));
+    gw.signal("TERM");
+    let (status, received) = download.join().expect("download");
+    assert_eq!((status, received), (200, size));
+    let exited = gw.wait_exit(Duration::from_secs(15));
+    assert!(
+        exited.is_some(),
+        "modgate did not exit within the grace period"
+    );
+}
+
+#[test]
+fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
+    let dir = fixtures();
+    let upstream = Upstream::start(dir.path());
+    let sockets = support::TempDir::new("modgate-upgrade");
+    let config = format!(
+        "server: {{grace_period: 2s, upgrade_socket: \"{}\", pid_file: \"{}\"}}\nlisteners: [{{address: \"127.0.0.1:{}\"}}]\npools:\n  p: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [p]}}\n",
+        sockets.join("upgrade.sock").display(),
+        sockets.join("modgate.pid").display(),
+        free_port(),
+        upstream.url()
+    );
+    let mut old = Gateway::start(&config);
+    let pid_file = std::fs::read_to_string(sockets.join("modgate.pid")).expect("pid file");
+    assert_eq!(pid_file.trim(), old.pid().to_string());
+    let addr = old.addr;
+    let failures = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let client = {
+        let (failures, done) = (failures.clone(), done.clone());
+        thread::spawn(move || {
+            let mut sent = 0;
+            while !done.load(Ordering::Relaxed) && sent < 100_000 {
+                if !matches!(try_request(addr, "GET", &info(), &[]), Ok(r) if r.status == 200) {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+                sent += 1;
+            }
+            sent
+        })
+    };
+    eventually("traffic", || upstream.count() > 20);
+    let mut new = old.spawn_upgrade(&[]);
+    // The new process waits for the sockets; give it time to reach that point.
+    thread::sleep(Duration::from_millis(500));
+    old.signal("QUIT");
+    assert!(
+        old.wait_exit(Duration::from_secs(15)).is_some(),
+        "old process did not exit"
+    );
+    let before = upstream.count();
+    eventually("traffic through the new process", || {
+        upstream.count() > before + 20
+    });
+    done.store(true, Ordering::Relaxed);
+    let sent = client.join().expect("client");
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "of {sent} requests");
+    assert!(
+        new.try_wait().is_none(),
+        "new process exited:\n{}",
+        new.log()
+    );
+}
