@@ -41,7 +41,6 @@ pub struct ServerSettings {
     pub grace_period: Duration,
     pub pid_file: Option<PathBuf>,
     pub upgrade_socket: Option<PathBuf>,
-    pub header_timeout: Duration,
     pub keepalive_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_request_line: usize,

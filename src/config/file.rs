@@ -32,8 +32,6 @@ pub struct Server {
     pub grace_period: Option<String>,
     pub pid_file: Option<String>,
     pub upgrade_socket: Option<String>,
-    /// How long a client may take to send its request headers.
-    pub header_timeout: Option<String>,
     /// How long an idle keep-alive connection is kept open.
     pub keepalive_timeout: Option<String>,
     /// Largest request header block accepted, in bytes.

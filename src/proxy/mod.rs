@@ -3,6 +3,7 @@
 
 pub mod ctx;
 pub mod decide;
+mod limits;
 pub mod peer;
 mod respond;
 
@@ -60,6 +61,13 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let server = &ctx.snapshot.server;
+        session.set_keepalive(Some(server.keepalive_timeout.as_secs()));
+        if let Some(answer) = limits::check(session.req_header(), server) {
+            respond::answer(session, &answer).await?;
+            ctx.answered = Some(answer);
+            return Ok(true);
+        }
         let request = session.req_header();
         let forwarded_for: Vec<&[u8]> = request
             .headers

@@ -35,11 +35,6 @@ pub(super) fn server(ctx: &mut Ctx, server: &file::Server) -> ServerSettings {
         ),
         pid_file: server.pid_file.as_deref().map(|p| ctx.resolve(p)),
         upgrade_socket: server.upgrade_socket.as_deref().map(|p| ctx.resolve(p)),
-        header_timeout: ctx.duration(
-            "server.header_timeout",
-            server.header_timeout.as_deref(),
-            Duration::from_secs(10),
-        ),
         keepalive_timeout: ctx.duration(
             "server.keepalive_timeout",
             server.keepalive_timeout.as_deref(),
