@@ -163,6 +163,9 @@ fn refusals_reach_no_upstream() {
             "{path}: {}",
             response.text()
         );
+        if status == 405 {
+            assert_eq!(response.header("allow"), Some("GET, HEAD"), "{path}");
+        }
     }
     assert_eq!(upstream.count(), 0, "{:?}", upstream.requests());
 }

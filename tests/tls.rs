@@ -107,6 +107,8 @@ fn sni_picks_the_certificate_and_the_first_is_the_default() {
         ca.server(&["a.test"]),
         ca.server(&["b.test"]),
         ca.server(&["*.w.test"]),
+        // A later certificate for a name already claimed does not take it over.
+        ca.server(&["b.test", "d.test"]),
     ];
     let pairs: Vec<_> = leaves
         .iter()
@@ -119,13 +121,28 @@ fn sni_picks_the_certificate_and_the_first_is_the_default() {
         &upstream.url(),
     ));
     let addr = gw.addr;
-    let (a, b, w) = (&leaves[0].der, &leaves[1].der, &leaves[2].der);
+    let (a, b, w, d) = (
+        &leaves[0].der,
+        &leaves[1].der,
+        &leaves[2].der,
+        &leaves[3].der,
+    );
 
-    assert_eq!(&served_by(client_for(&ca, "a.test", addr), "a.test", addr), a);
-    assert_eq!(&served_by(client_for(&ca, "b.test", addr), "b.test", addr), b);
+    assert_eq!(
+        &served_by(client_for(&ca, "a.test", addr), "a.test", addr),
+        a
+    );
+    assert_eq!(
+        &served_by(client_for(&ca, "b.test", addr), "b.test", addr),
+        b
+    );
     assert_eq!(
         &served_by(client_for(&ca, "x.w.test", addr), "x.w.test", addr),
         w
+    );
+    assert_eq!(
+        &served_by(client_for(&ca, "d.test", addr), "d.test", addr),
+        d
     );
     // A wildcard covers exactly one label.
     let deeper = client_for(&ca, "y.x.w.test", addr).danger_accept_invalid_hostnames(true);
@@ -140,6 +157,28 @@ fn sni_picks_the_certificate_and_the_first_is_the_default() {
     assert_eq!(&served_by(no_sni, "b.test", addr), a);
     // Checksum-database `supported` is answered by modgate itself.
     assert_eq!(upstream.count(), 0, "{:?}", upstream.requests());
+}
+
+#[test]
+fn a_certificate_file_with_its_chain_is_served_whole() {
+    let certs = TempDir::new("modgate-tls");
+    let root = Ca::new("modgate test root CA");
+    let intermediate = root.intermediate("modgate test intermediate CA");
+    let leaf = intermediate.server(&["a.test"]);
+    let cert = certs.join("chain.crt");
+    std::fs::write(&cert, format!("{}{}", leaf.cert_pem, intermediate.pem())).expect("write");
+    let key = certs.join("chain.key");
+    std::fs::write(&key, &leaf.key_pem).expect("write");
+    let upstream = Upstream::start(ProxyDir::new().path());
+    let gw = Gateway::start(&config(
+        &tls_listener(&listen(), &[(cert, key)], None),
+        &upstream.url(),
+    ));
+    // The client knows only the root: the intermediate must come from modgate.
+    assert_eq!(
+        served_by(client_for(&root, "a.test", gw.addr), "a.test", gw.addr),
+        leaf.der
+    );
 }
 
 #[test]
@@ -184,7 +223,11 @@ fn h2_and_http1_are_both_served() {
     let forwarded = upstream.requests_for(&info);
     assert_eq!(forwarded.len(), 2, "{forwarded:?}");
     for request in &forwarded {
-        assert_eq!(request.header("x-forwarded-proto"), Some("https"), "{request:?}");
+        assert_eq!(
+            request.header("x-forwarded-proto"),
+            Some("https"),
+            "{request:?}"
+        );
     }
 }
 
@@ -222,7 +265,7 @@ fn client_certificates_are_required_where_configured() {
     let pair = server_ca.server(&["a.test"]).write(certs.path(), "server");
     let upstream = Upstream::start(ProxyDir::new().path());
     let (mtls, open) = (listen(), listen());
-    let gw = Gateway::start(&config(
+    let _gw = Gateway::start(&config(
         &format!(
             "{}{}",
             tls_listener(&mtls, std::slice::from_ref(&pair), Some(&client_ca_pem)),
@@ -242,10 +285,7 @@ fn client_certificates_are_required_where_configured() {
     let identity = |leaf: &Leaf| Identity::from_pem(leaf.identity_pem().as_bytes()).expect("id");
 
     let without = get(client_for(&server_ca, "a.test", mtls), mtls);
-    assert!(
-        without.is_err(),
-        "no client certificate, yet: {without:?}"
-    );
+    assert!(without.is_err(), "no client certificate, yet: {without:?}");
 
     let good = identity(&client_ca.client("builder-1"));
     let response = get(client_for(&server_ca, "a.test", mtls).identity(good), mtls)
@@ -273,6 +313,28 @@ fn client_certificates_are_required_where_configured() {
         refused.is_err(),
         "a self-signed client certificate, yet: {refused:?}"
     );
+
+    // An expired certificate from the client CA is refused.
+    let expired = identity(&client_ca.expired_client("builder-4"));
+    let refused = get(
+        client_for(&server_ca, "a.test", mtls).identity(expired),
+        mtls,
+    );
+    assert!(refused.is_err(), "an expired certificate, yet: {refused:?}");
+
+    // A certificate from an intermediate of the client CA, sent with its chain.
+    let team_ca = client_ca.intermediate("team CA");
+    let member = team_ca.client("builder-5");
+    let chained = Identity::from_pem(
+        format!("{}{}{}", member.cert_pem, team_ca.pem(), member.key_pem).as_bytes(),
+    )
+    .expect("identity");
+    let response = get(
+        client_for(&server_ca, "a.test", mtls).identity(chained),
+        mtls,
+    )
+    .expect("a certificate chaining to the client CA is accepted");
+    assert_eq!(response.status(), StatusCode::OK);
 
     // The listener without client_ca asks nothing of its clients.
     let response = get(client_for(&server_ca, "a.test", open), open)
@@ -343,7 +405,11 @@ fn bad_key_material_is_a_configuration_error_naming_the_file() {
     let unreadable = dir.join("a-directory.crt");
     std::fs::create_dir(&unreadable).expect("mkdir");
     let config = check_config(&dir, &unreadable, &a_key, None);
-    assert_check_fails_naming(&config, &unreadable, "a certificate path that is a directory");
+    assert_check_fails_naming(
+        &config,
+        &unreadable,
+        "a certificate path that is a directory",
+    );
 
     let missing_key = dir.join("missing.key");
     let config = check_config(&dir, &a_cert, &missing_key, None);
@@ -355,6 +421,10 @@ fn bad_key_material_is_a_configuration_error_naming_the_file() {
 
     let config = check_config(&dir, &a_cert, &a_key, Some(&garbage));
     assert_check_fails_naming(&config, &garbage, "a client CA file without PEM");
+
+    let missing_ca = dir.join("missing-ca.pem");
+    let config = check_config(&dir, &a_cert, &a_key, Some(&missing_ca));
+    assert_check_fails_naming(&config, &missing_ca, "a client CA that does not exist");
 }
 
 #[test]

@@ -43,7 +43,8 @@ fn peer_ip(session: &Session) -> IpAddr {
     session
         .client_addr()
         .and_then(|a| a.as_inet())
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
+        // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; report them as IPv4.
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip().to_canonical())
 }
 
 fn is_tls(session: &Session) -> bool {

@@ -20,6 +20,9 @@ pub async fn plain(session: &mut Session, status: u16, body: &str, challenge: bo
     if challenge {
         header.insert_header("www-authenticate", "Basic realm=\"modgate\"")?;
     }
+    if status == 405 {
+        header.insert_header("allow", "GET, HEAD")?;
+    }
     let head_only = session.req_header().method == http::Method::HEAD || body.is_empty();
     session
         .write_response_header(Box::new(header), head_only)

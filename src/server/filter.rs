@@ -32,7 +32,8 @@ impl ConnectionFilter for PeerFilter {
             return true;
         };
         let snapshot = self.live.snapshot();
-        let ip = peer.ip();
+        // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; log them as IPv4.
+        let ip = peer.ip().to_canonical();
         let accept =
             snapshot.trusted_proxies.contains(ip) || snapshot.access.verdict(ip) == Verdict::Allow;
         if !accept {

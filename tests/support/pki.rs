@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 
 /// A CA whose key lives only in memory.
@@ -24,15 +24,19 @@ pub struct Leaf {
 impl Ca {
     /// A self-signed CA certificate with `common_name` as its subject.
     pub fn new(common_name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate().expect("CA key");
         Ca {
-            issuer: CertifiedIssuer::self_signed(params, key).expect("self-sign the CA"),
+            issuer: CertifiedIssuer::self_signed(ca_params(common_name), key)
+                .expect("self-sign the CA"),
+        }
+    }
+
+    /// An intermediate CA signed by this one.
+    pub fn intermediate(&self, common_name: &str) -> Ca {
+        let key = KeyPair::generate().expect("CA key");
+        Ca {
+            issuer: CertifiedIssuer::signed_by(ca_params(common_name), key, &self.issuer)
+                .expect("sign the intermediate CA"),
         }
     }
 
@@ -58,20 +62,23 @@ impl Ca {
 
     /// A client certificate with `common_name` as its subject.
     pub fn client(&self, common_name: &str) -> Leaf {
-        self.leaf(&[], common_name, ExtendedKeyUsagePurpose::ClientAuth)
+        let params = leaf_params(&[], common_name, ExtendedKeyUsagePurpose::ClientAuth);
+        self.sign(params)
+    }
+
+    /// A client certificate that expired in 2001.
+    pub fn expired_client(&self, common_name: &str) -> Leaf {
+        let mut params = leaf_params(&[], common_name, ExtendedKeyUsagePurpose::ClientAuth);
+        params.not_before = date_time_ymd(2000, 1, 1);
+        params.not_after = date_time_ymd(2001, 1, 1);
+        self.sign(params)
     }
 
     fn leaf(&self, names: &[&str], common_name: &str, usage: ExtendedKeyUsagePurpose) -> Leaf {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).expect("leaf params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![usage];
+        self.sign(leaf_params(names, common_name, usage))
+    }
+
+    fn sign(&self, params: CertificateParams) -> Leaf {
         let key = KeyPair::generate().expect("leaf key");
         let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
         Leaf {
@@ -80,6 +87,34 @@ impl Ca {
             der: cert.der().to_vec(),
         }
     }
+}
+
+fn ca_params(common_name: &str) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+}
+
+fn leaf_params(
+    names: &[&str],
+    common_name: &str,
+    usage: ExtendedKeyUsagePurpose,
+) -> CertificateParams {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).expect("leaf params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![usage];
+    params
 }
 
 impl Leaf {
