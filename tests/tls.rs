@@ -449,3 +449,46 @@ fn run_refuses_to_start_with_a_mismatched_pair() {
     assert!(log.contains(&b_key.display().to_string()), "{log}");
     assert!(!log.contains("panicked"), "{log}");
 }
+
+#[test]
+fn a_certificate_replaced_on_disk_is_served_after_a_reload_without_dropping_connections() {
+    let certs = TempDir::new("modgate-tls-reload");
+    let ca = Ca::new("modgate test CA");
+    let (first, second) = (ca.server(&["a.test"]), ca.server(&["a.test"]));
+    let (cert, key) = first.write(certs.path(), "server");
+    let upstream = Upstream::start(fixtures().path());
+    let yaml = config(
+        &tls_listener(&listen(), &[(cert, key)], None),
+        &upstream.url(),
+    );
+    let gw = Gateway::start(&yaml);
+    // One client with a kept-alive connection opened before the reload.
+    let kept = client_for(&ca, "a.test", gw.addr).build().expect("client");
+    let before = kept
+        .get(https("a.test", gw.addr, SUPPORTED))
+        .send()
+        .expect("before");
+    assert_eq!(peer_certificate(&before), first.der);
+
+    second.write(certs.path(), "server");
+    gw.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        // A fresh client: a new connection and handshake.
+        if served_by(client_for(&ca, "a.test", gw.addr), "a.test", gw.addr) == second.der {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new certificate was never served"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The connection from before the reload still works and still has its certificate.
+    let after = kept
+        .get(https("a.test", gw.addr, SUPPORTED))
+        .send()
+        .expect("kept connection");
+    assert_eq!(after.status(), StatusCode::OK);
+    assert_eq!(peer_certificate(&after), first.der);
+}
