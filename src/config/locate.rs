@@ -54,6 +54,28 @@ impl Locations {
     }
 }
 
+/// The index, built on first use: a file without errors never needs it, and
+/// building it is a full second parse of the file.
+pub struct Lazy<'a> {
+    text: &'a str,
+    built: std::sync::OnceLock<Locations>,
+}
+
+impl<'a> Lazy<'a> {
+    pub fn new(text: &'a str) -> Lazy<'a> {
+        Lazy {
+            text,
+            built: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn find(&self, path: &str) -> Position {
+        self.built
+            .get_or_init(|| Locations::index(self.text))
+            .find(path)
+    }
+}
+
 enum Frame {
     Map { path: String, key: Option<String> },
     Seq { path: String, next: usize },

@@ -34,7 +34,7 @@ pub fn compile_text(
     env: &dyn Fn(&str) -> Option<String>,
     states: &StateRegistry,
 ) -> Result<Snapshot, ConfigErrors> {
-    let locations = locate::Locations::index(text);
+    let locations = locate::Lazy::new(text);
     let fail = |position, message: String| {
         ConfigErrors(vec![ConfigError {
             file: path.to_path_buf(),
@@ -43,12 +43,15 @@ pub fn compile_text(
         }])
     };
     // First pass on the text as written: structural errors with serde's positions.
-    if let Err(error) = serde_yaml::from_str::<file::File>(text) {
+    let parsed = serde_yaml::from_str::<file::File>(text).map_err(|error| {
         let position = error.location().map(|l| Position {
             line: l.line(),
             column: l.column(),
         });
-        return Err(fail(position, serde_message(&error)));
+        fail(position, serde_message(&error))
+    })?;
+    if !text.contains("${") {
+        return compile::compile(path, &locations, parsed, states);
     }
     let mut value: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| fail(None, serde_message(&e)))?;

@@ -119,6 +119,21 @@ struct Glob {
 }
 
 impl ModulePatterns {
+    /// For every glob, its leading path elements up to the first one with a
+    /// wildcard: a module matches the glob only if it starts with exactly these
+    /// elements, which lets a route table index routes by them.
+    pub fn literal_prefixes(&self) -> Vec<Vec<&str>> {
+        self.globs
+            .iter()
+            .map(|glob| {
+                glob.text
+                    .split('/')
+                    .take_while(|element| !element.contains(['*', '?', '[', '\\']))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Compiles globs as they come from configuration. Each entry may itself
     /// be a comma-separated list, as in `GOPRIVATE`; empty entries are
     /// skipped and a trailing `/` is ignored, as the go command does. Unlike

@@ -1,6 +1,7 @@
 //! Which route a module belongs to: the first whose GOPRIVATE-style patterns match.
 
 use crate::module::pattern::ModulePatterns;
+use std::collections::HashMap;
 
 #[derive(Debug)]
 pub struct Route {
@@ -12,19 +13,70 @@ pub struct Route {
     pub private: bool,
 }
 
+/// Routes in file order, indexed by the literal leading path elements of their
+/// patterns, so a lookup tests only the routes that could match: with a thousand
+/// routes under `github.com/...`, a module tests the few whose prefix it shares.
 #[derive(Debug, Default)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    index: Vec<Node>,
+}
+
+/// One path element of the index; the root is `index[0]`.
+#[derive(Debug, Default)]
+struct Node {
+    children: HashMap<String, usize>,
+    /// Routes with a pattern whose literal prefix ends here, in file order.
+    routes: Vec<usize>,
 }
 
 impl RouteTable {
     pub fn new(routes: Vec<Route>) -> RouteTable {
-        RouteTable { routes }
+        let mut index = vec![Node::default()];
+        for (route_index, route) in routes.iter().enumerate() {
+            for prefix in route.patterns.literal_prefixes() {
+                let mut at = 0;
+                for element in prefix {
+                    at = match index[at].children.get(element) {
+                        Some(&child) => child,
+                        None => {
+                            index.push(Node::default());
+                            let child = index.len() - 1;
+                            index[at].children.insert(element.to_string(), child);
+                            child
+                        }
+                    };
+                }
+                let bucket = &mut index[at].routes;
+                if bucket.last() != Some(&route_index) {
+                    bucket.push(route_index);
+                }
+            }
+        }
+        RouteTable { routes, index }
     }
 
     /// The index of the first route matching the unescaped module path.
     pub fn find(&self, module: &str) -> Option<usize> {
-        self.routes.iter().position(|r| r.patterns.matches(module))
+        let mut best: Option<usize> = None;
+        let mut at = 0;
+        let mut elements = module.split('/');
+        loop {
+            // Each bucket is in file order: its first match is its best candidate.
+            for &route in &self.index[at].routes {
+                if best.is_some_and(|b| route >= b) {
+                    break;
+                }
+                if self.routes[route].patterns.matches(module) {
+                    best = Some(route);
+                    break;
+                }
+            }
+            match elements.next().and_then(|e| self.index[at].children.get(e)) {
+                Some(&child) => at = child,
+                None => return best,
+            }
+        }
     }
 
     pub fn get(&self, index: usize) -> Option<&Route> {
@@ -70,6 +122,64 @@ mod tests {
         assert_eq!(table.find("github.com/example-corp/tool"), Some(0));
         assert_eq!(table.find("corp.example.com.evil/x"), Some(1));
         assert_eq!(table.find("golang.org/x/text"), Some(1));
+    }
+
+    #[test]
+    fn the_index_keeps_file_order_across_plain_and_wildcard_routes() {
+        let table = RouteTable::new(vec![
+            route("a", &["example.com/special"]),
+            route("b", &["*.com"]),
+            route("c", &["example.com"]),
+            route("d", &["*"]),
+            route("e", &["golang.org/x"]),
+        ]);
+        assert_eq!(table.find("example.com/special/x"), Some(0));
+        assert_eq!(table.find("example.com/other"), Some(1));
+        assert_eq!(table.find("example.org/y"), Some(3));
+        assert_eq!(table.find("golang.org/x/text"), Some(3));
+        let table = RouteTable::new(vec![
+            route("e", &["golang.org/x", "rsc.io"]),
+            route("d", &["*"]),
+        ]);
+        assert_eq!(table.find("rsc.io/quote"), Some(0));
+        assert_eq!(table.find("golang.org/y"), Some(1));
+    }
+
+    /// The index must never change an answer: compare with a plain scan, over every
+    /// suffix of the table so the catch-all is not always what answers.
+    #[test]
+    fn the_index_agrees_with_a_linear_scan() {
+        let globs: [&[&str]; 9] = [
+            &["example.com"],
+            &["*.example.com"],
+            &["example.com/a/*"],
+            &["github.com/x", "gitlab.com"],
+            &["g?thub.com"],
+            &["github.com/[a-c]*"],
+            &["rsc.io/quote"],
+            &["rsc.io/"],
+            &["*"],
+        ];
+        let modules = [
+            "example.com",
+            "example.com/a/b",
+            "x.example.com/y",
+            "github.com/x/y",
+            "github.com/b/c",
+            "gitlab.com/q",
+            "gothub.com/z",
+            "rsc.io/quote/v3",
+            "rsc.io/sampler",
+            "other.org/p",
+        ];
+        for skip in 0..globs.len() {
+            let make = || -> Vec<Route> { globs[skip..].iter().map(|g| route("r", g)).collect() };
+            let (table, scan) = (RouteTable::new(make()), make());
+            for module in modules {
+                let linear = scan.iter().position(|r| r.patterns.matches(module));
+                assert_eq!(table.find(module), linear, "{module} from {skip}");
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod server;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::file::File;
-use super::locate::Locations;
+use super::locate::Lazy;
 use crate::pool::registry::StateRegistry;
 use crate::snapshot::Snapshot;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub(super) struct Ctx<'a> {
     file: &'a Path,
-    locations: &'a Locations,
+    locations: &'a Lazy<'a>,
     errors: Vec<ConfigError>,
 }
 
@@ -57,7 +57,7 @@ impl Ctx<'_> {
 
 pub(super) fn compile(
     file_path: &Path,
-    locations: &Locations,
+    locations: &Lazy,
     file: File,
     states: &StateRegistry,
 ) -> Result<Snapshot, ConfigErrors> {
