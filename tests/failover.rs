@@ -16,12 +16,6 @@ const HEALTH_PATH: &str = "/example.com/greet/@v/list";
 /// Generous upper bound for "eventually" (health state flips take ~0.5 s).
 const EVENTUALLY: Duration = Duration::from_secs(10);
 
-fn fixtures() -> ProxyDir {
-    let dir = ProxyDir::new();
-    dir.add_fixture_modules();
-    dir
-}
-
 fn listener() -> String {
     format!("127.0.0.1:{}", free_port())
 }
@@ -72,7 +66,7 @@ fn served_by(response: &Response) -> Option<String> {
 
 #[test]
 fn a_backend_killed_mid_loop_costs_the_client_nothing() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, mut b, c) = (
         Upstream::start(dir.path()),
         Upstream::start(dir.path()),
@@ -117,7 +111,7 @@ fn a_backend_killed_mid_loop_costs_the_client_nothing() {
 
 #[test]
 fn a_backend_dying_with_a_request_in_flight_is_retried_on_another() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (mut slow, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     slow.set_mode(Mode::Delay(Duration::from_secs(5)));
     let gw = Gateway::start(&config(&[&slow, &healthy], "retries: 2\nread_timeout: 30s"));
@@ -152,7 +146,7 @@ fn a_backend_dying_with_a_request_in_flight_is_retried_on_another() {
 
 #[test]
 fn health_checks_take_a_failing_backend_out_and_bring_it_back() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     let gw = Gateway::start(&config(
         &[&a, &b],
@@ -224,7 +218,7 @@ fn health_checks_take_a_failing_backend_out_and_bring_it_back() {
 
 #[test]
 fn a_5xx_is_retried_on_another_backend_of_the_pool() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (failing, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     failing.set_mode(Mode::Status(500));
     let gw = Gateway::start(&config(&[&failing, &healthy], "retries: 2"));
@@ -255,7 +249,7 @@ fn a_5xx_is_retried_on_another_backend_of_the_pool() {
 
 #[test]
 fn no_healthy_backend_is_a_503_naming_the_pool() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     a.set_mode(Mode::Status(500));
     b.set_mode(Mode::Status(500));
@@ -297,7 +291,7 @@ fn no_healthy_backend_is_a_503_naming_the_pool() {
 
 #[test]
 fn every_backend_down_without_health_check_is_a_502_naming_the_pool() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (mut a, mut b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     let gw = Gateway::start(&config(&[&a, &b], "retries: 2\nconnect_timeout: 1s"));
     let path = info_path();
@@ -323,7 +317,7 @@ fn every_backend_down_without_health_check_is_a_502_naming_the_pool() {
 
 #[test]
 fn a_backend_slower_than_read_timeout_is_left_for_another() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (slow, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     slow.set_mode(Mode::Delay(Duration::from_secs(5)));
     let gw = Gateway::start(&config(
@@ -352,7 +346,7 @@ fn a_backend_slower_than_read_timeout_is_left_for_another() {
 
 #[test]
 fn a_backend_hanging_up_without_an_answer_is_retried_on_another() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (rude, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     rude.set_mode(Mode::Hangup);
     let gw = Gateway::start(&config(&[&rude, &healthy], "retries: 2"));
@@ -382,7 +376,7 @@ fn a_backend_dying_mid_body_cuts_the_client_response() {
     use std::io::{Read, Write};
 
     const MODULE: &str = "example.com/slowzip";
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     dir.add_big_zip(MODULE, "v1.0.0", 4 << 20);
     let size = std::fs::metadata(dir.file_path(MODULE, "v1.0.0", "zip"))
         .expect("zip")
@@ -474,7 +468,7 @@ fn backend_up(gw: &Gateway, backend: &Upstream) -> Option<f64> {
 
 #[test]
 fn health_checks_take_a_stopped_backend_out_and_bring_it_back_after_restart() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, mut b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     let yaml = config(&[&a, &b], &format!("retries: 2\n{}", health_check())).replacen(
         "pools:",

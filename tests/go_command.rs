@@ -10,12 +10,6 @@ use support::goproxy::{
 };
 use support::{free_port, Gateway, GoEnv, ProxyDir, Upstream};
 
-fn fixtures() -> ProxyDir {
-    let dir = ProxyDir::new();
-    dir.add_fixture_modules();
-    dir
-}
-
 /// modgate (plain HTTP) with one pool on `upstream` and one route for `modules`.
 fn gateway(upstream: &Upstream, modules: &str) -> Gateway {
     Gateway::start(&format!(
@@ -37,7 +31,7 @@ fn go_env(gw: &Gateway) -> GoEnv {
 
 #[test]
 fn go_build_through_modgate_fetches_and_builds_the_modules() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start(dir.path());
     let gw = gateway(&upstream, "\"*\"");
     let go = go_env(&gw);
@@ -85,7 +79,7 @@ fn go_build_through_modgate_fetches_and_builds_the_modules() {
 
 #[test]
 fn go_build_shows_modgates_refusal_for_a_module_without_route() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start(dir.path());
     let gw = gateway(&upstream, "\"example.com/*\"");
     let go = go_env(&gw);

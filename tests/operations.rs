@@ -10,12 +10,6 @@ use support::goproxy::{url_path, GREET_MODULE, GREET_VERSION};
 use support::http::{get, get_streaming_len, try_request};
 use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
 
-fn fixtures() -> ProxyDir {
-    let dir = ProxyDir::new();
-    dir.add_fixture_modules();
-    dir
-}
-
 fn info() -> String {
     url_path(GREET_MODULE, GREET_VERSION, "info")
 }
@@ -53,31 +47,55 @@ fn two_pool_config(
     )
 }
 
+/// Sequential requests, each on a new connection, until stopped (bounded in count).
+struct ClientLoop {
+    done: Arc<AtomicBool>,
+    failures: Arc<AtomicUsize>,
+    thread: thread::JoinHandle<usize>,
+}
+
+impl ClientLoop {
+    fn start(addr: std::net::SocketAddr) -> ClientLoop {
+        let (done, failures) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let thread = {
+            let (done, failures) = (done.clone(), failures.clone());
+            thread::spawn(move || {
+                let mut sent = 0;
+                while !done.load(Ordering::Relaxed) && sent < 100_000 {
+                    if !matches!(try_request(addr, "GET", &info(), &[]), Ok(r) if r.status == 200) {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    sent += 1;
+                }
+                sent
+            })
+        };
+        ClientLoop {
+            done,
+            failures,
+            thread,
+        }
+    }
+
+    /// Returns (requests sent, requests that failed).
+    fn stop(self) -> (usize, usize) {
+        self.done.store(true, Ordering::Relaxed);
+        let sent = self.thread.join().expect("client loop");
+        (sent, self.failures.load(Ordering::Relaxed))
+    }
+}
+
 #[test]
 fn a_reload_moves_a_route_without_losing_a_request() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     let (listen, admin) = (free_port(), free_port());
     let gw = Gateway::start(&two_pool_config(listen, admin, &a, &b, "a", ""));
     let addr = gw.addr;
-    let failures = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let client = {
-        let (failures, done) = (failures.clone(), done.clone());
-        thread::spawn(move || {
-            let mut sent = 0;
-            while !done.load(Ordering::Relaxed) && sent < 100_000 {
-                match try_request(addr, "GET", &info(), &[]) {
-                    Ok(r) if r.status == 200 => {}
-                    _ => {
-                        failures.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                sent += 1;
-            }
-            sent
-        })
-    };
+    let client = ClientLoop::start(addr);
     eventually("requests at pool a", || a.count() > 20);
     gw.write_config(&two_pool_config(listen, admin, &a, &b, "b", ""));
     eventually("the reload", || {
@@ -88,9 +106,8 @@ fn a_reload_moves_a_route_without_losing_a_request() {
     });
     let after_reload = a.count();
     eventually("requests at pool b", || b.count() > 20);
-    done.store(true, Ordering::Relaxed);
-    let sent = client.join().expect("client");
-    assert_eq!(failures.load(Ordering::Relaxed), 0, "of {sent} requests");
+    let (sent, failures) = client.stop();
+    assert_eq!(failures, 0, "of {sent} requests");
     // Requests already routed when the swap happened may still finish at a; no new ones start there.
     assert!(
         a.count() <= after_reload + 1,
@@ -101,7 +118,7 @@ fn a_reload_moves_a_route_without_losing_a_request() {
 
 #[test]
 fn an_invalid_file_changes_nothing_and_is_counted() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     let (listen, admin) = (free_port(), free_port());
     let gw = Gateway::start(&two_pool_config(listen, admin, &a, &b, "a", ""));
@@ -137,7 +154,7 @@ fn an_invalid_file_changes_nothing_and_is_counted() {
 
 #[test]
 fn a_key_only_reload_keeps_backend_health() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (good, bad) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     bad.set_mode(Mode::Status(500));
     let (listen, admin) = (free_port(), free_port());
@@ -190,7 +207,7 @@ fn a_key_only_reload_keeps_backend_health() {
 
 #[test]
 fn metrics_count_a_known_sequence() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
     let gw = Gateway::start(&two_pool_config(free_port(), free_port(), &a, &b, "a", ""));
     for _ in 0..3 {
@@ -274,7 +291,7 @@ fn sigterm_lets_a_slow_download_finish() {
 
 #[test]
 fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start(dir.path());
     let sockets = support::TempDir::new("modgate-upgrade");
     let config = format!(
@@ -288,21 +305,7 @@ fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
     let pid_file = std::fs::read_to_string(sockets.join("modgate.pid")).expect("pid file");
     assert_eq!(pid_file.trim(), old.pid().to_string());
     let addr = old.addr;
-    let failures = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let client = {
-        let (failures, done) = (failures.clone(), done.clone());
-        thread::spawn(move || {
-            let mut sent = 0;
-            while !done.load(Ordering::Relaxed) && sent < 100_000 {
-                if !matches!(try_request(addr, "GET", &info(), &[]), Ok(r) if r.status == 200) {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-                sent += 1;
-            }
-            sent
-        })
-    };
+    let client = ClientLoop::start(addr);
     eventually("traffic", || upstream.count() > 20);
     let mut new = old.spawn_upgrade(&[]);
     // The new process waits for the sockets; give it time to reach that point.
@@ -316,9 +319,8 @@ fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
     eventually("traffic through the new process", || {
         upstream.count() > before + 20
     });
-    done.store(true, Ordering::Relaxed);
-    let sent = client.join().expect("client");
-    assert_eq!(failures.load(Ordering::Relaxed), 0, "of {sent} requests");
+    let (sent, failures) = client.stop();
+    assert_eq!(failures, 0, "of {sent} requests");
     assert!(
         new.try_wait().is_none(),
         "new process exited:\n{}",

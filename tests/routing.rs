@@ -8,19 +8,13 @@ use support::goproxy::{
 use support::http::get;
 use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
 
-fn fixtures() -> ProxyDir {
-    let dir = ProxyDir::new();
-    dir.add_fixture_modules();
-    dir
-}
-
 fn listener() -> String {
     format!("127.0.0.1:{}", free_port())
 }
 
 #[test]
 fn weighted_round_robin_spreads_requests() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (a, b, c) = (
         Upstream::start(dir.path()),
         Upstream::start(dir.path()),
@@ -39,7 +33,7 @@ fn weighted_round_robin_spreads_requests() {
 
 #[test]
 fn not_found_falls_through_to_the_next_pool_only() {
-    let full = fixtures();
+    let full = ProxyDir::with_fixtures();
     let empty = ProxyDir::new();
     let (first, second) = (Upstream::start(empty.path()), Upstream::start(full.path()));
     let gw = Gateway::start(&format!(
@@ -67,7 +61,7 @@ fn not_found_falls_through_to_the_next_pool_only() {
 
 #[test]
 fn private_modules_never_reach_another_pool() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let (corp, public) = (
         Upstream::start(ProxyDir::new().path()),
         Upstream::start(dir.path()),
@@ -99,7 +93,7 @@ fn private_modules_never_reach_another_pool() {
 
 #[test]
 fn refusals_reach_no_upstream() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start(dir.path());
     let gw = Gateway::start(&format!(
         "listeners: [{{address: \"{}\"}}]\npools:\n  corp: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: private, modules: [\"*.corp.example.com\"], pools: [corp]}}\n",
@@ -172,7 +166,7 @@ fn refusals_reach_no_upstream() {
 
 #[test]
 fn upstream_requests_use_the_base_path_host_and_pool_headers_without_client_credentials() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start_with_base(dir.path(), "/goproxy");
     let gw = Gateway::start_with_env(
         &format!(
@@ -213,7 +207,7 @@ fn upstream_requests_use_the_base_path_host_and_pool_headers_without_client_cred
 
 #[test]
 fn checksum_database_requests() {
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let sumdb_dir = ProxyDir::new();
     std::fs::create_dir_all(sumdb_dir.path().join("lookup")).expect("dir");
     std::fs::write(

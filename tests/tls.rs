@@ -18,12 +18,6 @@ use support::{free_port, run_modgate, Gateway, ProxyDir, TempDir, Upstream};
 
 const SUPPORTED: &str = "/sumdb/sum.golang.org/supported";
 
-fn fixtures() -> ProxyDir {
-    let dir = ProxyDir::new();
-    dir.add_fixture_modules();
-    dir
-}
-
 fn listen() -> String {
     format!("127.0.0.1:{}", free_port())
 }
@@ -186,7 +180,7 @@ fn h2_and_http1_are_both_served() {
     let certs = TempDir::new("modgate-tls");
     let ca = Ca::new("modgate test CA");
     let pair = ca.server(&["a.test"]).write(certs.path(), "server");
-    let dir = fixtures();
+    let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start(dir.path());
     let gw = Gateway::start(&config(
         &tls_listener(&listen(), &[pair], None),
@@ -456,7 +450,7 @@ fn a_certificate_replaced_on_disk_is_served_after_a_reload_without_dropping_conn
     let ca = Ca::new("modgate test CA");
     let (first, second) = (ca.server(&["a.test"]), ca.server(&["a.test"]));
     let (cert, key) = first.write(certs.path(), "server");
-    let upstream = Upstream::start(fixtures().path());
+    let upstream = Upstream::start(ProxyDir::with_fixtures().path());
     let yaml = config(
         &tls_listener(&listen(), &[(cert, key)], None),
         &upstream.url(),

@@ -94,6 +94,13 @@ impl Default for ProxyDir {
 }
 
 impl ProxyDir {
+    /// A new directory holding the fixture modules of [`ProxyDir::add_fixture_modules`].
+    pub fn with_fixtures() -> ProxyDir {
+        let dir = ProxyDir::new();
+        dir.add_fixture_modules();
+        dir
+    }
+
     pub fn new() -> ProxyDir {
         ProxyDir {
             dir: TempDir::new("modgate-goproxy"),
