@@ -250,3 +250,36 @@ fn checksum_database_requests() {
     assert_eq!(paths, ["/latest", "/lookup/github.com/!upper/!case@v1.2.0"]);
     assert_eq!(public.count(), 0);
 }
+
+#[test]
+fn http_1_0_and_connection_close_are_answered_then_closed() {
+    use std::io::{Read, Write};
+    let dir = ProxyDir::with_fixtures();
+    let upstream = Upstream::start(dir.path());
+    let gw = Gateway::start(&format!(
+        "server: {{keepalive_timeout: 60s}}\nlisteners: [{{address: \"{}\"}}]\npools:\n  public: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
+        listener(),
+        upstream.url()
+    ));
+    let path = url_path(GREET_MODULE, GREET_VERSION, "info");
+    for request in [
+        format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n"),
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    ] {
+        let mut stream = std::net::TcpStream::connect(gw.addr).expect("connect");
+        // Far below the 60 s keep-alive: only a close ends the read in time.
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .unwrap_or_else(|e| panic!("not closed after {request:?}: {e}"));
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "{answer}"
+        );
+        assert!(answer.ends_with("Z\"}"), "{answer}");
+    }
+}

@@ -63,7 +63,11 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let server = &ctx.snapshot.server;
-        session.set_keepalive(Some(server.keepalive_timeout.as_secs()));
+        // Only bound connections the client asked to keep (Pingora would keep those
+        // forever); HTTP/1.0 and `Connection: close` stay closed.
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(Some(server.keepalive_timeout.as_secs().max(1)));
+        }
         if let Some(answer) = limits::check(session.req_header(), server) {
             respond::answer(session, &answer).await?;
             ctx.answered = Some(answer);
@@ -235,8 +239,10 @@ impl ProxyHttp for Gateway {
         let mut e = e.more_context(format!("backend {peer}"));
         // Only GET and HEAD get this far, so trying again is safe until the first
         // byte of the answer has gone to the client.
-        let retry =
-            ctx.take_retry_request() || (!ctx.downstream_started && ctx.may_retry_in_pool());
+        // A client that went away is no reason to ask another backend.
+        let upstream_fault = *e.esource() == ErrorSource::Upstream;
+        let retry = ctx.take_retry_request()
+            || (upstream_fault && !ctx.downstream_started && ctx.may_retry_in_pool());
         e.set_retry(retry);
         e
     }
