@@ -18,7 +18,10 @@ pub fn init(settings: &LogSettings) {
     // concern.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{},rustls=error", settings.level)));
+    // A short queue: it smooths bursts without holding tens of MB of lines (the
+    // default of 128,000 did, under load) when stderr is slower than the traffic.
     let (writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(4096)
         .lossy(false)
         .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()

@@ -7,11 +7,6 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// mimalloc: measured 8-13% less CPU per small request than glibc malloc under load
-/// (BENCHMARKS.md), and it returns memory to the system promptly.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A gateway for Go module proxy traffic.
 #[derive(Parser)]
 #[command(name = "modgate", version, about, propagate_version = true)]
