@@ -65,8 +65,14 @@ impl ClientLoop {
             thread::spawn(move || {
                 let mut sent = 0;
                 while !done.load(Ordering::Relaxed) && sent < 100_000 {
-                    if !matches!(try_request(addr, "GET", &info(), &[]), Ok(r) if r.status == 200) {
-                        failures.fetch_add(1, Ordering::Relaxed);
+                    match try_request(addr, "GET", &info(), &[]) {
+                        Ok(r) if r.status == 200 => {}
+                        other => {
+                            if failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                                let what = other.map(|r| format!("{} {}", r.status, r.text()));
+                                eprintln!("first failed request: {what:?}");
+                            }
+                        }
                     }
                     sent += 1;
                 }
