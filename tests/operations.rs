@@ -333,3 +333,61 @@ fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
         new.log()
     );
 }
+
+#[test]
+fn the_access_log_is_an_audit_trail_and_restart_only_changes_are_named() {
+    let dir = ProxyDir::with_fixtures();
+    let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let (listen, admin) = (free_port(), free_port());
+    let auth = "auth:\n  roles: {reader: {routes: [public]}}\n  keys: [{id: ci, secret: \"audit-key-1\", roles: [reader]}]\n";
+    let gw = Gateway::start(&two_pool_config(listen, admin, &a, &b, "a", auth));
+    let path = url_path(GREET_MODULE, GREET_VERSION, "zip");
+    assert_eq!(
+        get(gw.addr, &path, &[("X-API-Key", "audit-key-1")]).status,
+        200
+    );
+    let mut line = None;
+    eventually("the access log line", || {
+        line = gw
+            .log()
+            .lines()
+            .find(|l| l.contains("\"target\":\"access\"") && l.contains("\"kind\":\"zip\""))
+            .map(str::to_string);
+        line.is_some()
+    });
+    let line = line.unwrap_or_default();
+    let upstream = a.url().trim_start_matches("http://").to_string();
+    for field in [
+        "\"client\":\"127.0.0.1\"".to_string(),
+        "\"key\":\"ci\"".to_string(),
+        "\"method\":\"GET\"".to_string(),
+        format!("\"path\":\"{path}\""),
+        format!("\"module\":\"{GREET_MODULE}\""),
+        format!("\"version\":\"{GREET_VERSION}\""),
+        "\"route\":\"public\"".to_string(),
+        "\"pool\":\"a\"".to_string(),
+        format!("\"backend\":\"{upstream}\""),
+        "\"upstream_status\":200".to_string(),
+        "\"tries\":1".to_string(),
+        "\"status\":200".to_string(),
+        "\"bytes\":".to_string(),
+        "\"duration_ms\":".to_string(),
+        "\"timestamp\":".to_string(),
+    ] {
+        assert!(line.contains(&field), "{field} missing from {line}");
+    }
+    assert!(!gw.log().contains("audit-key-1"), "a key reached the log");
+
+    // A new listener address cannot be taken over by a reload: the log says so.
+    let moved = two_pool_config(free_port(), admin, &a, &b, "a", auth);
+    gw.write_config(&moved);
+    assert!(
+        gw.wait_for_log("take effect after a restart", Duration::from_secs(15)),
+        "{}",
+        gw.log()
+    );
+    assert_eq!(
+        get(gw.addr, &info(), &[("X-API-Key", "audit-key-1")]).status,
+        200
+    );
+}

@@ -283,3 +283,30 @@ fn http_1_0_and_connection_close_are_answered_then_closed() {
         assert!(answer.ends_with("Z\"}"), "{answer}");
     }
 }
+
+#[test]
+fn oversized_request_lines_and_headers_are_refused() {
+    let dir = ProxyDir::with_fixtures();
+    let upstream = Upstream::start(dir.path());
+    let gw = Gateway::start(&format!(
+        "server: {{max_request_line: 2048, max_header_bytes: 4096}}\nlisteners: [{{address: \"{}\"}}]\npools:\n  public: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
+        listener(),
+        upstream.url()
+    ));
+    let long = format!("/example.com/{}/@v/list", "a".repeat(3000));
+    let response = get(gw.addr, &long, &[]);
+    assert_eq!(response.status, 414, "{}", response.text());
+    assert!(response.text().contains("longer than 2048 bytes"));
+    let big = "b".repeat(5000);
+    let response = get(
+        gw.addr,
+        &url_path(GREET_MODULE, GREET_VERSION, "info"),
+        &[("X-Padding", &big)],
+    );
+    assert_eq!(response.status, 431, "{}", response.text());
+    assert_eq!(
+        get(gw.addr, &url_path(GREET_MODULE, GREET_VERSION, "info"), &[]).status,
+        200
+    );
+    assert_eq!(upstream.count(), 1);
+}
