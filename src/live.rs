@@ -1,14 +1,11 @@
 //! What outlives a snapshot: the current snapshot itself (swapped on reload), the
-//! backend states, and the request records (log and metrics).
+//! backend states and the TLS listeners' certificate holders.
 
 use crate::pool::registry::StateRegistry;
-use crate::proxy::ctx::RequestCtx;
 use crate::snapshot::Snapshot;
 use crate::tls::{CertResolver, ClientAuth};
 use arc_swap::ArcSwap;
-use pingora::prelude::*;
-use pingora::proxy::Session;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -64,81 +61,11 @@ impl Live {
         }
     }
 
-    /// A connection refused before TLS by the address rules.
-    pub fn denied_connection(&self, peer: IpAddr) {
-        if let Some(m) = crate::metrics::get() {
-            m.denied.with_label_values(&["address"]).inc();
-        }
-        tracing::info!(target: "access", client = %peer, denied = "address", "connection refused");
-    }
-
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
     }
 
     pub fn publish(&self, snapshot: Snapshot) {
         self.snapshot.store(Arc::new(snapshot));
-    }
-
-    /// One access-log event per request: the audit trail of who fetched what.
-    pub fn record(&self, session: &Session, error: Option<&Error>, ctx: &RequestCtx) {
-        let status = session
-            .response_written()
-            .map(|r| r.status.as_u16())
-            .or(ctx.failed_status)
-            .unwrap_or(0);
-        let request = session.req_header();
-        let forward = ctx.forward.as_ref();
-        let route = forward
-            .and_then(|f| f.route)
-            .and_then(|r| ctx.snapshot.routes.get(r))
-            .map(|r| r.name.as_str());
-        let (pool, backend) = match ctx.backend {
-            Some((p, b)) => {
-                let pool = &ctx.snapshot.pools[p];
-                (
-                    Some(pool.name.as_str()),
-                    Some(pool.backends[b].label.as_str()),
-                )
-            }
-            None => (None, None),
-        };
-        let kind = forward.map_or("-", |f| f.kind.as_str());
-        let route_label = route.unwrap_or(if kind == "sumdb" { "sumdb" } else { "-" });
-        if let Some(m) = crate::metrics::get() {
-            let status_label = status.to_string();
-            m.requests
-                .with_label_values(&[route_label, kind, status_label.as_str()])
-                .inc();
-            m.request_duration
-                .with_label_values(&[route_label, kind])
-                .observe(ctx.started.elapsed().as_secs_f64());
-            m.response_bytes
-                .with_label_values(&[route_label])
-                .inc_by(ctx.bytes);
-            if let Some(reason) = ctx.answered.as_ref().and_then(|a| a.reason) {
-                m.denied.with_label_values(&[reason.as_str()]).inc();
-            }
-        }
-        tracing::info!(
-            target: "access",
-            client = %ctx.client.map(|c| c.to_string()).unwrap_or_default(),
-            key = ctx.key_id.as_deref().unwrap_or("-"),
-            method = %request.method,
-            path = request.uri.path(),
-            kind = forward.map(|f| f.kind.as_str()),
-            module = forward.and_then(|f| f.module.as_deref()),
-            version = forward.and_then(|f| f.version.as_deref()),
-            route,
-            pool,
-            backend,
-            upstream_status = ctx.upstream_status,
-            tries = ctx.tried.len(),
-            status,
-            bytes = ctx.bytes,
-            duration_ms = ctx.started.elapsed().as_secs_f64() * 1000.0,
-            error = error.map(|e| e.to_string()),
-            denied = ctx.answered.as_ref().and_then(|a| a.reason).map(|r| r.as_str()),
-        );
     }
 }

@@ -43,35 +43,46 @@ impl Streak {
     }
 }
 
-/// One check of one backend, bounded by the spec's timeout.
-pub async fn check_once(pool: &Pool, backend: &Backend, spec: &HealthSpec) -> bool {
-    let Some(address) = backend.state.address() else {
-        return false;
-    };
-    let mut check = HttpHealthCheck::new(&backend.host_header(), backend.tls);
-    check.peer_template = backend_peer(pool, backend, address);
-    check.peer_template.options.connection_timeout = Some(spec.timeout);
-    check.peer_template.options.read_timeout = Some(spec.timeout);
-    let path = format!("{}{}", backend.base_path, spec.path);
-    let Ok(mut request) = RequestHeader::build("GET", path.as_bytes(), None) else {
-        return false;
-    };
-    if request
-        .insert_header("Host", backend.host_header())
-        .is_err()
-    {
-        return false;
+/// The health check of one backend, built once: Pingora's HTTP connector loads the
+/// system trust roots when it is made, which is not something to do every interval.
+pub struct Probe {
+    check: HttpHealthCheck,
+    timeout: Duration,
+}
+
+impl Probe {
+    pub fn new(pool: &Pool, backend: &Backend, spec: &HealthSpec) -> Option<Probe> {
+        let mut check = HttpHealthCheck::new(&backend.host_header(), backend.tls);
+        // The address is the target's, given to each check; this one is a placeholder.
+        let placeholder = std::net::SocketAddr::from(([0, 0, 0, 0], backend.port));
+        check.peer_template = backend_peer(pool, backend, placeholder);
+        check.peer_template.options.connection_timeout = Some(spec.timeout);
+        check.peer_template.options.read_timeout = Some(spec.timeout);
+        let path = format!("{}{}", backend.base_path, spec.path);
+        let mut request = RequestHeader::build("GET", path.as_bytes(), None).ok()?;
+        request.insert_header("Host", backend.host_header()).ok()?;
+        check.req = request;
+        Some(Probe {
+            check,
+            timeout: spec.timeout,
+        })
     }
-    check.req = request;
-    let target = pingora::lb::Backend {
-        addr: pingora::protocols::l4::socket::SocketAddr::Inet(address),
-        weight: 1,
-        ext: Default::default(),
-    };
-    matches!(
-        tokio::time::timeout(spec.timeout, check.check(&target)).await,
-        Ok(Ok(()))
-    )
+
+    /// One check, bounded by the spec's timeout; an unresolved backend fails.
+    pub async fn passes(&self, backend: &Backend) -> bool {
+        let Some(address) = backend.state.address() else {
+            return false;
+        };
+        let target = pingora::lb::Backend {
+            addr: pingora::protocols::l4::socket::SocketAddr::Inet(address),
+            weight: 1,
+            ext: Default::default(),
+        };
+        matches!(
+            tokio::time::timeout(self.timeout, self.check.check(&target)).await,
+            Ok(Ok(()))
+        )
+    }
 }
 
 /// Re-resolves a host name backend; IP literals never change.
@@ -100,12 +111,16 @@ pub async fn watch(pool: Arc<Pool>, index: usize) {
         return;
     };
     let state: &BackendState = &backend.state;
+    let probe = pool
+        .health
+        .as_ref()
+        .and_then(|spec| Some((spec, Probe::new(&pool, backend, spec)?)));
     let mut streak = Streak::default();
     loop {
         resolve(backend).await;
-        let pause = match &pool.health {
-            Some(spec) => {
-                let passed = check_once(&pool, backend, spec).await;
+        let pause = match &probe {
+            Some((spec, probe)) => {
+                let passed = probe.passes(backend).await;
                 if let Some(up) = streak.record(passed, spec, state.is_up()) {
                     state.set_up(up);
                     tracing::warn!(pool = %pool.name, backend = %backend.url, up, "backend health changed");
@@ -114,7 +129,18 @@ pub async fn watch(pool: Arc<Pool>, index: usize) {
             }
             None => RESOLVE_INTERVAL,
         };
+        publish_gauge(&pool, backend);
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// `modgate_backend_up`: 1 while the backend is up and has an address.
+pub fn publish_gauge(pool: &Pool, backend: &Backend) {
+    if let Some(m) = crate::metrics::get() {
+        let up = backend.state.is_up() && backend.state.address().is_some();
+        m.backend_up
+            .with_label_values(&[pool.name.as_str(), backend.label.as_str()])
+            .set(if up { 1.0 } else { 0.0 });
     }
 }
 

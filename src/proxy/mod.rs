@@ -5,6 +5,7 @@ pub mod ctx;
 pub mod decide;
 mod limits;
 pub mod peer;
+mod record;
 mod respond;
 
 use crate::live::Live;
@@ -69,24 +70,20 @@ impl ProxyHttp for Gateway {
             session.set_keepalive(Some(server.keepalive_timeout.as_secs().max(1)));
         }
         if let Some(answer) = limits::check(session.req_header(), server) {
-            respond::answer(session, &answer).await?;
-            ctx.answered = Some(answer);
-            return Ok(true);
+            return refuse(session, ctx, answer).await;
         }
         let request = session.req_header();
-        let forwarded_for: Vec<&[u8]> = request
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .map(|v| v.as_bytes())
-            .collect();
         let decision = decide(
             &ctx.snapshot,
             Inbound {
                 method: &request.method,
                 path: request.uri.path(),
                 peer: peer_ip(session),
-                forwarded_for: forwarded_for.into_iter(),
+                forwarded_for: request
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .map(|v| v.as_bytes()),
                 api_key: request.headers.get("x-api-key").map(|v| v.as_bytes()),
                 authorization: request.headers.get("authorization").map(|v| v.as_bytes()),
             },
@@ -98,11 +95,7 @@ impl ProxyHttp for Gateway {
                 ctx.forward = Some(forward);
                 Ok(false)
             }
-            Outcome::Answer(answer) => {
-                respond::answer(session, &answer).await?;
-                ctx.answered = Some(answer);
-                Ok(true)
-            }
+            Outcome::Answer(answer) => refuse(session, ctx, answer).await,
         }
     }
 
@@ -149,24 +142,18 @@ impl ProxyHttp for Gateway {
         for (name, value) in &pool.headers {
             upstream.insert_header(name.clone(), value.clone())?;
         }
+        // A trusted proxy's chain is kept and extended; anyone else's is replaced.
         let peer = peer_ip(session);
-        let chain = if ctx.snapshot.trusted_proxies.contains(peer) {
-            let earlier: Vec<&str> = session
-                .req_header()
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            earlier
-                .into_iter()
-                .map(str::to_string)
-                .chain([peer.to_string()])
-                .collect::<Vec<_>>()
-                .join(", ")
-        } else {
-            peer.to_string()
-        };
+        let mut chain = String::new();
+        if ctx.snapshot.trusted_proxies.contains(peer) {
+            for earlier in session.req_header().headers.get_all("x-forwarded-for") {
+                if let Ok(earlier) = earlier.to_str() {
+                    chain.push_str(earlier);
+                    chain.push_str(", ");
+                }
+            }
+        }
+        chain.push_str(&peer.to_string());
         upstream.insert_header("x-forwarded-for", chain)?;
         upstream.insert_header(
             "x-forwarded-proto",
@@ -275,8 +262,19 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
-        self.live.record(session, e, ctx);
+        record::request(session, e, ctx);
     }
+}
+
+/// Answers the request with a refusal modgate writes itself; the request ends here.
+async fn refuse(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    answer: decide::Answer,
+) -> Result<bool> {
+    respond::answer(session, &answer).await?;
+    ctx.answered = Some(answer);
+    Ok(true)
 }
 
 /// Exponential backoff with full jitter: 25 ms, 50 ms, 100 ms… capped at 1 s.

@@ -37,7 +37,10 @@ impl ConnectionFilter for PeerFilter {
         let accept =
             snapshot.trusted_proxies.contains(ip) || snapshot.access.verdict(ip) == Verdict::Allow;
         if !accept {
-            self.live.denied_connection(ip);
+            if let Some(m) = crate::metrics::get() {
+                m.denied.with_label_values(&["address"]).inc();
+            }
+            tracing::info!(target: "access", client = %ip, denied = "address", "connection refused");
         }
         accept
     }

@@ -54,9 +54,12 @@ async fn prepare_new_backends(old: &Snapshot, new: &Snapshot) {
             checks.push(tokio::spawn(async move {
                 let backend = &pool.backends[index];
                 health::resolve(backend).await;
-                if let Some(spec) = &pool.health {
-                    let up = health::check_once(&pool, backend, spec).await;
-                    backend.state.set_up(up);
+                if let Some(probe) = pool
+                    .health
+                    .as_ref()
+                    .and_then(|spec| health::Probe::new(&pool, backend, spec))
+                {
+                    backend.state.set_up(probe.passes(backend).await);
                 }
             }));
         }

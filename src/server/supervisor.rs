@@ -82,19 +82,16 @@ fn reconcile(snapshot: &Snapshot, watchers: &mut HashMap<String, AbortHandle>, r
             tokio::spawn(health::watch(snapshot.pools[p].clone(), b)).abort_handle()
         });
     }
-    if let Some(m) = crate::metrics::get() {
-        // Only a reload removes series (of backends it dropped); a periodic reset
-        // would let a scrape land between reset and set.
-        if reloaded {
+    // A reload drops the series of backends it removed; the watchers keep the rest
+    // current.
+    if reloaded {
+        if let Some(m) = crate::metrics::get() {
             m.backend_up.reset();
         }
-        for pool in &snapshot.pools {
-            for backend in &pool.backends {
-                let up = backend.state.is_up() && backend.state.address().is_some();
-                m.backend_up
-                    .with_label_values(&[pool.name.as_str(), backend.label.as_str()])
-                    .set(if up { 1.0 } else { 0.0 });
-            }
+    }
+    for pool in &snapshot.pools {
+        for backend in &pool.backends {
+            health::publish_gauge(pool, backend);
         }
     }
 }
@@ -151,7 +148,6 @@ impl BackgroundService for Supervisor {
             Some((watcher, rx)) => (Some(watcher), Some(rx)),
             None => (None, None),
         };
-        let mut gauges = tokio::time::interval(Duration::from_secs(1));
         loop {
             let reason = tokio::select! {
                 _ = shutdown.changed() => break,
@@ -162,10 +158,6 @@ impl BackgroundService for Supervisor {
                         while rx.try_recv().is_ok() {}
                     }
                     "file changed"
-                }
-                _ = gauges.tick() => {
-                    reconcile(&self.live.snapshot(), &mut watchers, false);
-                    continue;
                 }
             };
             tracing::info!(reason, "reloading configuration");
