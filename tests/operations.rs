@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -50,47 +50,54 @@ fn two_pool_config(
 /// Sequential requests, each on a new connection, until stopped (bounded in count).
 struct ClientLoop {
     done: Arc<AtomicBool>,
-    failures: Arc<AtomicUsize>,
-    thread: thread::JoinHandle<usize>,
+    thread: thread::JoinHandle<Outcomes>,
+}
+
+/// How the requests of a [`ClientLoop`] ended.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Outcomes {
+    sent: usize,
+    /// The connection was refused: nobody was listening.
+    refused: usize,
+    /// Connected, but closed without an answer.
+    unanswered: usize,
+    /// Answered, but not with 200.
+    bad_status: usize,
 }
 
 impl ClientLoop {
     fn start(addr: std::net::SocketAddr) -> ClientLoop {
-        let (done, failures) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicUsize::new(0)),
-        );
+        let done = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (done, failures) = (done.clone(), failures.clone());
+            let done = done.clone();
             thread::spawn(move || {
-                let mut sent = 0;
-                while !done.load(Ordering::Relaxed) && sent < 100_000 {
+                let mut out = Outcomes::default();
+                while !done.load(Ordering::Relaxed) && out.sent < 100_000 {
+                    out.sent += 1;
                     match try_request(addr, "GET", &info(), &[]) {
                         Ok(r) if r.status == 200 => {}
-                        other => {
-                            if failures.fetch_add(1, Ordering::Relaxed) == 0 {
-                                let what = other.map(|r| format!("{} {}", r.status, r.text()));
-                                eprintln!("first failed request: {what:?}");
-                            }
+                        Ok(r) => {
+                            out.bad_status += 1;
+                            eprintln!("answered {}: {}", r.status, r.text());
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                            out.refused += 1
+                        }
+                        Err(e) => {
+                            out.unanswered += 1;
+                            eprintln!("no answer: {e}");
                         }
                     }
-                    sent += 1;
                 }
-                sent
+                out
             })
         };
-        ClientLoop {
-            done,
-            failures,
-            thread,
-        }
+        ClientLoop { done, thread }
     }
 
-    /// Returns (requests sent, requests that failed).
-    fn stop(self) -> (usize, usize) {
+    fn stop(self) -> Outcomes {
         self.done.store(true, Ordering::Relaxed);
-        let sent = self.thread.join().expect("client loop");
-        (sent, self.failures.load(Ordering::Relaxed))
+        self.thread.join().expect("client loop")
     }
 }
 
@@ -112,8 +119,12 @@ fn a_reload_moves_a_route_without_losing_a_request() {
     });
     let after_reload = a.count();
     eventually("requests at pool b", || b.count() > 20);
-    let (sent, failures) = client.stop();
-    assert_eq!(failures, 0, "of {sent} requests");
+    let out = client.stop();
+    assert_eq!(
+        (out.refused, out.unanswered, out.bad_status),
+        (0, 0, 0),
+        "{out:?}"
+    );
     // Requests already routed when the swap happened may still finish at a; no new ones start there.
     assert!(
         a.count() <= after_reload + 1,
@@ -166,7 +177,7 @@ fn a_key_only_reload_keeps_backend_health() {
     let (listen, admin) = (free_port(), free_port());
     let config = |key: &str| {
         format!(
-            "listeners: [{{address: \"127.0.0.1:{listen}\"}}]\nadmin: {{address: \"127.0.0.1:{admin}\"}}\npools:\n  p:\n    backends: [{{url: \"{}\"}}, {{url: \"{}\"}}]\n    health_check: {{path: /example.com/greet/@v/list, interval: 100ms, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [p]}}\nauth:\n  anonymous: reader\n  roles: {{reader: {{routes: [public]}}}}\n  keys: [{{id: ci, secret: \"{key}\", roles: [reader]}}]\n",
+            "listeners: [{{address: \"127.0.0.1:{listen}\"}}]\nadmin: {{address: \"127.0.0.1:{admin}\"}}\npools:\n  p:\n    backends: [{{url: \"{}\"}}, {{url: \"{}\"}}]\n    health_check: {{path: /example.com/greet/@v/list, interval: 2s, timeout: 500ms, healthy_threshold: 3, unhealthy_threshold: 1}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [p]}}\nauth:\n  anonymous: reader\n  roles: {{reader: {{routes: [public]}}}}\n  keys: [{{id: ci, secret: \"{key}\", roles: [reader]}}]\n",
             good.url(),
             bad.url()
         )
@@ -179,8 +190,14 @@ fn a_key_only_reload_keeps_backend_health() {
     eventually("the failing backend marked down", || {
         metric(&metrics(&gw), &bad_series) == Some(0.0)
     });
-    // Keep the backend failing its checks slowly enough that a reset would be seen:
-    // after the reload it must still be down right away, not "up until checked".
+    // The backend recovers; after its first passing check it is still down (it needs
+    // three in a row, 2 s apart). A reload that lost the state would check it afresh,
+    // find it passing and send it clients at once; a kept state leaves it down.
+    let probes = || bad.requests_for("/@v/list").len();
+    let before = probes();
+    bad.set_mode(Mode::Serve);
+    eventually("one passing check", || probes() > before);
+    bad.clear();
     gw.write_config(&config("second-key"));
     gw.signal("HUP");
     eventually("the reload", || {
@@ -190,7 +207,6 @@ fn a_key_only_reload_keeps_backend_health() {
         ) >= Some(1.0)
     });
     assert_eq!(metric(&metrics(&gw), &bad_series), Some(0.0));
-    bad.clear();
     for _ in 0..20 {
         assert_eq!(get(gw.addr, &info(), &[]).status, 200);
     }
@@ -314,8 +330,10 @@ fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
     let client = ClientLoop::start(addr);
     eventually("traffic", || upstream.count() > 20);
     let mut new = old.spawn_upgrade(&[]);
-    // The new process waits for the sockets; give it time to reach that point.
-    thread::sleep(Duration::from_millis(500));
+    // The new process listens on the upgrade socket while it waits for the sockets.
+    eventually("the new process waiting for the sockets", || {
+        sockets.join("upgrade.sock").exists()
+    });
     old.signal("QUIT");
     assert!(
         old.wait_exit(Duration::from_secs(15)).is_some(),
@@ -325,8 +343,14 @@ fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
     eventually("traffic through the new process", || {
         upstream.count() > before + 20
     });
-    let (sent, failures) = client.stop();
-    assert_eq!(failures, 0, "of {sent} requests");
+    let out = client.stop();
+    // What the issue asks: no connection refused across the handover, and every
+    // answer a 200. One thing Pingora does that we cannot change from outside: when
+    // the old process stops, it drops connections still waiting for their request
+    // headers, so a connection it accepted in that instant ends without an answer.
+    // A single sequential client has at most one connection in that state.
+    assert_eq!((out.refused, out.bad_status), (0, 0), "{out:?}");
+    assert!(out.unanswered <= 1, "{out:?}");
     assert!(
         new.try_wait().is_none(),
         "new process exited:\n{}",

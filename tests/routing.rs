@@ -3,7 +3,7 @@
 mod support;
 
 use support::goproxy::{
-    url_path, CASE_MODULE, CASE_VERSION, GREET_MODULE, GREET_VERSION, SECRET_MODULE, SECRET_VERSION,
+    url_path, CASE_VERSION, GREET_MODULE, GREET_VERSION, SECRET_MODULE, SECRET_VERSION,
 };
 use support::http::get;
 use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
@@ -54,6 +54,13 @@ fn not_found_falls_through_to_the_next_pool_only() {
     assert_eq!(second.count(), 0);
 
     // Not found everywhere: the last pool's 404 is the answer.
+    // 410 Gone falls through like 404 (the GOPROXY comma rule).
+    first.clear();
+    second.clear();
+    first.set_mode(Mode::Status(410));
+    assert_eq!(get(gw.addr, &path, &[]).status, 200);
+    assert_eq!((first.count(), second.count()), (1, 1));
+
     first.set_mode(Mode::Serve);
     let missing = url_path(GREET_MODULE, "v9.9.9", "mod");
     assert_eq!(get(gw.addr, &missing, &[]).status, 404);
@@ -61,9 +68,11 @@ fn not_found_falls_through_to_the_next_pool_only() {
 
 #[test]
 fn private_modules_never_reach_another_pool() {
-    let dir = ProxyDir::with_fixtures();
+    // The corp backend holds nothing, so its answer is a 404 of its own: the test
+    // shows that 404 is what the client gets, not the public pool's copy.
+    let (dir, corp_dir) = (ProxyDir::with_fixtures(), ProxyDir::new());
     let (corp, public) = (
-        Upstream::start(ProxyDir::new().path()),
+        Upstream::start(corp_dir.path()),
         Upstream::start(dir.path()),
     );
     let gw = Gateway::start(&format!(
@@ -118,7 +127,12 @@ fn refusals_reach_no_upstream() {
             400,
             "invalid module path",
         ),
-        ("GET", "/example.com/x/@v/v1.0.0.tar".to_string(), 400, ""),
+        (
+            "GET",
+            "/example.com/x/@v/v1.0.0.tar".to_string(),
+            400,
+            "unsupported GOPROXY request",
+        ),
         (
             "GET",
             "/example.com/x/@v/master.zip".to_string(),
@@ -202,24 +216,22 @@ fn upstream_requests_use_the_base_path_host_and_pool_headers_without_client_cred
     assert_eq!(request.header("cookie"), None);
     assert_eq!(request.header("x-forwarded-for"), Some("127.0.0.1"));
     assert_eq!(request.header("x-forwarded-proto"), Some("http"));
-    let _ = CASE_MODULE;
 }
 
 #[test]
 fn checksum_database_requests() {
     let dir = ProxyDir::with_fixtures();
     let sumdb_dir = ProxyDir::new();
-    std::fs::create_dir_all(sumdb_dir.path().join("lookup")).expect("dir");
+    let lookup = sumdb_dir.path().join("lookup/github.com/!upper");
+    std::fs::create_dir_all(&lookup).expect("dir");
     std::fs::write(
         sumdb_dir.path().join("latest"),
         "go.sum database tree\n1\nabc=\n",
     )
     .expect("latest");
     std::fs::write(
-        sumdb_dir
-            .path()
-            .join(format!("lookup/{GREET_MODULE}@{GREET_VERSION}").replace('/', "_")),
-        "x",
+        lookup.join("!case@v1.2.0"),
+        "42\ngithub.com/Upper/Case v1.2.0 h1:x=\n",
     )
     .expect("lookup");
     let (public, sumdb) = (
@@ -241,11 +253,13 @@ fn checksum_database_requests() {
     let latest = get(gw.addr, "/sumdb/sum.golang.org/latest", &[]);
     assert_eq!(latest.status, 200);
     assert!(latest.text().starts_with("go.sum database tree"));
-    get(
+    let lookup = get(
         gw.addr,
         "/sumdb/sum.golang.org/lookup/github.com/!upper/!case@v1.2.0",
         &[],
     );
+    assert_eq!(lookup.status, 200, "{}", lookup.text());
+    assert!(lookup.text().contains("github.com/Upper/Case v1.2.0"));
     let paths: Vec<String> = sumdb.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/latest", "/lookup/github.com/!upper/!case@v1.2.0"]);
     assert_eq!(public.count(), 0);
