@@ -8,28 +8,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 use support::goproxy::{url_path, GREET_MODULE, GREET_VERSION};
 use support::http::{get, get_streaming_len, try_request};
-use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
+use support::{eventually, free_port, metric, metrics, Gateway, Mode, ProxyDir, Upstream};
 
 fn info() -> String {
     url_path(GREET_MODULE, GREET_VERSION, "info")
-}
-
-fn metrics(gw: &Gateway) -> String {
-    get(gw.admin.expect("admin address"), "/metrics", &[]).text()
-}
-
-/// The value of one series line, e.g. `modgate_config_reloads_total{result="failure"}`.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-}
-
-fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn two_pool_config(

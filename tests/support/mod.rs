@@ -5,6 +5,7 @@
 //! - [`gateway`]: starting the real modgate binary with a config.
 //! - [`http`]: a small blocking HTTP/1.1 client over `TcpStream`.
 //! - [`gocmd`]: running the real `go` command in an isolated environment.
+//! - [`observe`]: metrics of a running gateway and waiting for a condition.
 //! - [`pki`]: a test certificate authority (rcgen) for TLS tests.
 //! - [`tempdir`]: self-removing temp directories.
 
@@ -22,6 +23,7 @@ pub mod gateway;
 pub mod gocmd;
 pub mod goproxy;
 pub mod http;
+pub mod observe;
 pub mod pki;
 pub mod tempdir;
 pub mod upstream;
@@ -30,5 +32,6 @@ pub use gateway::{free_port, run_modgate, run_modgate_with, Gateway};
 pub use gocmd::GoEnv;
 pub use goproxy::{escape, ProxyDir};
 pub use http::{Conn, Response};
+pub use observe::{eventually, metric, metrics};
 pub use tempdir::TempDir;
 pub use upstream::{Mode, Recorded, Upstream};
