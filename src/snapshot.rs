@@ -34,14 +34,27 @@ impl Snapshot {
     }
 }
 
-/// Settings that only take effect at start; a reload that changes them says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
+    /// Only read at start; a reload that changes them says so.
+    pub start: StartSettings,
+    /// Read per connection or request, so a reload applies them to new ones.
+    pub limits: ClientLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartSettings {
     pub threads: usize,
     pub grace_period: Duration,
     pub pid_file: Option<PathBuf>,
     pub upgrade_socket: Option<PathBuf>,
+}
+
+/// What a client may send and how long it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientLimits {
     pub keepalive_timeout: Duration,
+    pub header_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_request_line: usize,
 }

@@ -34,6 +34,9 @@ pub struct Server {
     pub upgrade_socket: Option<String>,
     /// How long an idle keep-alive connection is kept open.
     pub keepalive_timeout: Option<String>,
+    /// How long a client may take from connecting (or its first byte on a kept
+    /// connection) to the end of its request headers.
+    pub header_timeout: Option<String>,
     /// Largest request header block accepted, in bytes.
     pub max_header_bytes: Option<usize>,
     /// Longest request line (method, target, version) accepted, in bytes.

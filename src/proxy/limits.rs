@@ -3,19 +3,19 @@
 //! before it is parsed further.
 
 use super::decide::{Answer, DenyReason};
-use crate::snapshot::ServerSettings;
+use crate::snapshot::ClientLimits;
 use pingora::http::RequestHeader;
 
-pub fn check(request: &RequestHeader, server: &ServerSettings) -> Option<Answer> {
+pub fn check(request: &RequestHeader, limits: &ClientLimits) -> Option<Answer> {
     let target = request.uri.path_and_query().map_or(0, |p| p.as_str().len());
     // Method, target, version and the spaces and CRLF between them.
     let line = request.method.as_str().len() + target + " HTTP/1.1\r\n ".len();
-    if line > server.max_request_line {
+    if line > limits.max_request_line {
         return Some(refusal(
             414,
             format!(
                 "modgate: the request line is longer than {} bytes\n",
-                server.max_request_line
+                limits.max_request_line
             ),
         ));
     }
@@ -24,12 +24,12 @@ pub fn check(request: &RequestHeader, server: &ServerSettings) -> Option<Answer>
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    if headers > server.max_header_bytes {
+    if headers > limits.max_header_bytes {
         return Some(refusal(
             431,
             format!(
                 "modgate: the request headers are larger than {} bytes\n",
-                server.max_header_bytes
+                limits.max_header_bytes
             ),
         ));
     }
@@ -50,13 +50,10 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn server() -> ServerSettings {
-        ServerSettings {
-            threads: 1,
-            grace_period: Duration::from_secs(1),
-            pid_file: None,
-            upgrade_socket: None,
+    fn limits() -> ClientLimits {
+        ClientLimits {
             keepalive_timeout: Duration::from_secs(1),
+            header_timeout: Duration::from_secs(1),
             max_header_bytes: 200,
             max_request_line: 100,
         }
@@ -73,7 +70,7 @@ mod tests {
     #[test]
     fn small_requests_pass() {
         assert_eq!(
-            check(&request("/example.com/x/@v/list", 10), &server()),
+            check(&request("/example.com/x/@v/list", 10), &limits()),
             None
         );
     }
@@ -82,11 +79,11 @@ mod tests {
     fn long_targets_get_414_and_big_headers_431() {
         let long = format!("/{}", "a".repeat(100));
         assert_eq!(
-            check(&request(&long, 10), &server()).map(|a| a.status),
+            check(&request(&long, 10), &limits()).map(|a| a.status),
             Some(414)
         );
         assert_eq!(
-            check(&request("/x", 300), &server()).map(|a| a.status),
+            check(&request("/x", 300), &limits()).map(|a| a.status),
             Some(431)
         );
     }

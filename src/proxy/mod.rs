@@ -63,13 +63,13 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        let server = &ctx.snapshot.server;
+        let limits = &ctx.snapshot.server.limits;
         // Only bound connections the client asked to keep (Pingora would keep those
         // forever); HTTP/1.0 and `Connection: close` stay closed.
         if session.get_keepalive().is_some() {
-            session.set_keepalive(Some(server.keepalive_timeout.as_secs().max(1)));
+            session.set_keepalive(Some(limits.keepalive_timeout.as_secs().max(1)));
         }
-        if let Some(answer) = limits::check(session.req_header(), server) {
+        if let Some(answer) = limits::check(session.req_header(), limits) {
             return refuse(session, ctx, answer).await;
         }
         let request = session.req_header();

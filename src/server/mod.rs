@@ -3,6 +3,8 @@
 
 mod admin;
 mod filter;
+mod front;
+mod head_deadline;
 mod reload;
 mod supervisor;
 
@@ -11,10 +13,10 @@ use crate::live::{Live, TlsEndpoint};
 use crate::pool::registry::StateRegistry;
 use crate::proxy::Gateway;
 use crate::tls::{CertResolver, ClientAuth};
-use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::services::background::background_service;
+use pingora::services::listening::Service;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,17 +29,17 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         m.last_reload_success.set(crate::metrics::now_seconds());
     }
     supervisor::resolve_now(&snapshot);
-    if let Some(pid_file) = &snapshot.server.pid_file {
+    if let Some(pid_file) = &snapshot.server.start.pid_file {
         std::fs::write(pid_file, format!("{}\n", std::process::id()))
             .map_err(|e| format!("{}: cannot write the pid file: {e}", pid_file.display()))?;
     }
     let mut conf = ServerConf {
-        threads: snapshot.server.threads,
-        grace_period_seconds: Some(snapshot.server.grace_period.as_secs()),
+        threads: snapshot.server.start.threads,
+        grace_period_seconds: Some(snapshot.server.start.grace_period.as_secs()),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
-    if let Some(socket) = &snapshot.server.upgrade_socket {
+    if let Some(socket) = &snapshot.server.start.upgrade_socket {
         conf.upgrade_sock = socket.display().to_string();
     }
     let opt = Opt {
@@ -57,6 +59,15 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
             })
         })
         .collect();
+    let mut tls = Vec::new();
+    for endpoint in &tls_endpoints {
+        let acceptor = crate::tls::acceptor::acceptor(
+            endpoint.certificates.clone(),
+            endpoint.client_auth.clone(),
+        )
+        .map_err(|e| format!("{}: {e}", endpoint.address))?;
+        tls.push((endpoint.address, acceptor));
+    }
     let live = Arc::new(Live::new(
         config_path.to_path_buf(),
         snapshot,
@@ -65,32 +76,18 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     ));
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway::new(live.clone()),
-        "modgate",
+    let proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(live.clone()));
+    let mut service = Service::new(
+        "modgate".to_string(),
+        front::Front::new(proxy, tls, live.clone()),
     );
-    proxy.set_connection_filter(Arc::new(filter::PeerFilter::new(live.clone())));
+    service.set_connection_filter(Arc::new(filter::PeerFilter::new(live.clone())));
     for listener in &listeners {
-        let address = listener.address.to_string();
-        match live.tls_endpoint(listener.address) {
-            Some(endpoint) => {
-                let mut settings = TlsSettings::intermediate("", "")
-                    .map_err(|e| format!("{address}: cannot set up TLS: {e}"))?;
-                settings.set_cert_resolver(endpoint.certificates.clone());
-                settings.set_client_cert_verifier(endpoint.client_auth.clone());
-                settings.enable_h2();
-                proxy.add_tls_with_settings(&address, None, settings);
-            }
-            None => proxy.add_tcp(&address),
-        }
+        service.add_tcp(&listener.address.to_string());
     }
-    server.add_service(proxy);
+    server.add_service(service);
     if let Some(admin) = admin_address {
-        let mut service = pingora::services::listening::Service::new(
-            "admin".to_string(),
-            admin::AdminApp::new(live.clone()),
-        );
+        let mut service = Service::new("admin".to_string(), admin::AdminApp::new(live.clone()));
         service.add_tcp(&admin.to_string());
         server.add_service(service);
     }

@@ -81,7 +81,9 @@ fn warn_about_restart_only_changes(old: &Snapshot, new: &Snapshot) {
             "listener or admin addresses changed: they take effect after a restart (or an upgrade)"
         );
     }
-    if old.server != new.server {
-        tracing::warn!("server settings changed: they take effect after a restart (or an upgrade)");
+    if old.server.start != new.server.start {
+        tracing::warn!(
+            "server threads, grace period, pid file or upgrade socket changed: they take effect after a restart (or an upgrade)"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! TLS termination with rustls: certificates chosen by SNI and client-certificate
 //! checks, both behind `ArcSwap` so a reload replaces them without a restart.
 
+pub mod acceptor;
 pub mod client_auth;
 pub mod dev;
 pub mod material;

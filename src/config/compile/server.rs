@@ -1,7 +1,8 @@
 use super::Ctx;
 use crate::config::file;
 use crate::snapshot::{
-    CertificatePaths, ListenerSpec, LogFormat, LogSettings, ServerSettings, TlsSpec,
+    CertificatePaths, ClientLimits, ListenerSpec, LogFormat, LogSettings, ServerSettings,
+    StartSettings, TlsSpec,
 };
 use crate::tls::material::{self, KeyPart};
 use crate::tls::TlsMaterial;
@@ -26,7 +27,7 @@ pub(super) fn server(ctx: &mut Ctx, server: &file::Server) -> ServerSettings {
         Some(n) => n,
         None => default,
     };
-    ServerSettings {
+    let start = StartSettings {
         threads,
         grace_period: ctx.duration(
             "server.grace_period",
@@ -35,10 +36,18 @@ pub(super) fn server(ctx: &mut Ctx, server: &file::Server) -> ServerSettings {
         ),
         pid_file: server.pid_file.as_deref().map(|p| ctx.resolve(p)),
         upgrade_socket: server.upgrade_socket.as_deref().map(|p| ctx.resolve(p)),
+    };
+    let limits = ClientLimits {
         keepalive_timeout: ctx.duration(
             "server.keepalive_timeout",
             server.keepalive_timeout.as_deref(),
             Duration::from_secs(60),
+        ),
+        header_timeout: nonzero_duration(
+            ctx,
+            "server.header_timeout",
+            server.header_timeout.as_deref(),
+            Duration::from_secs(10),
         ),
         max_header_bytes: positive(
             ctx,
@@ -52,7 +61,18 @@ pub(super) fn server(ctx: &mut Ctx, server: &file::Server) -> ServerSettings {
             server.max_request_line,
             8 * 1024,
         ),
+    };
+    ServerSettings { start, limits }
+}
+
+/// A zero timeout would close every connection before its first request.
+fn nonzero_duration(ctx: &mut Ctx, path: &str, text: Option<&str>, default: Duration) -> Duration {
+    let duration = ctx.duration(path, text, default);
+    if duration.is_zero() {
+        ctx.error(path, format!("{path} must be longer than 0, e.g. 10s"));
+        return default;
     }
+    duration
 }
 
 pub(super) fn log(ctx: &mut Ctx, log: &file::Log) -> LogSettings {

@@ -112,6 +112,22 @@ fn bad_duration() {
 }
 
 #[test]
+fn zero_header_timeout() {
+    one_error(
+        &format!("server:\n  header_timeout: 0s{BASE}"),
+        2,
+        "server.header_timeout must be longer than 0",
+    );
+}
+
+#[test]
+fn client_limits_have_safe_defaults() {
+    let limits = compile(BASE).expect("base").server.limits;
+    assert_eq!(limits.header_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(limits.keepalive_timeout, std::time::Duration::from_secs(60));
+}
+
+#[test]
 fn route_names_unknown_pool() {
     one_error(
         &BASE.replace("pools: [public]", "pools: [public, nowhere]"),

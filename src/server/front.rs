@@ -1,0 +1,104 @@
+//! Each listener's first stop for a new connection: the TLS handshake, if the listener
+//! has TLS, and the request-head deadline, before Pingora's HTTP handling takes over.
+//! One deadline covers connect to the end of the first head, so a client cannot spend
+//! the whole of it in the handshake and then again in the head.
+
+use super::head_deadline::Guarded;
+use crate::live::Live;
+use crate::proxy::Gateway;
+use async_trait::async_trait;
+use pingora::apps::ServerApp;
+use pingora::listeners::tls::Acceptor;
+use pingora::protocols::{Stream, ALPN};
+use pingora::proxy::HttpProxy;
+use pingora::server::ShutdownWatch;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// All listeners share one service (and so one set of worker threads, as many as
+/// `server.threads`); a connection's TLS settings are found by the address it came in on.
+pub struct Front {
+    proxy: Arc<HttpProxy<Gateway>>,
+    tls: Vec<(SocketAddr, Acceptor)>,
+    live: Arc<Live>,
+}
+
+impl Front {
+    pub fn new(
+        proxy: HttpProxy<Gateway>,
+        tls: Vec<(SocketAddr, Acceptor)>,
+        live: Arc<Live>,
+    ) -> Front {
+        Front {
+            proxy: Arc::new(proxy),
+            tls,
+            live,
+        }
+    }
+
+    fn acceptor(&self, stream: &Stream) -> Option<&Acceptor> {
+        if self.tls.is_empty() {
+            return None;
+        }
+        let digest = stream.get_socket_digest()?;
+        let local = *digest.local_addr()?.as_inet()?;
+        let exact = self.tls.iter().find(|(address, _)| *address == local);
+        // A listener on 0.0.0.0 or [::] sees the connection's own local address.
+        exact
+            .or_else(|| {
+                self.tls.iter().find(|(address, _)| {
+                    address.ip().is_unspecified() && address.port() == local.port()
+                })
+            })
+            .map(|(_, acceptor)| acceptor)
+    }
+}
+
+#[async_trait]
+impl ServerApp for Front {
+    async fn process_new(
+        self: &Arc<Self>,
+        stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        let limit = self.live.snapshot().server.limits.header_timeout;
+        let deadline = Instant::now() + limit;
+        let stream: Stream = match self.acceptor(&stream) {
+            None => stream,
+            Some(acceptor) => {
+                let socket = stream.get_socket_digest();
+                let handshake = acceptor.tls_handshake(Guarded::plain(stream));
+                match tokio::time::timeout_at(deadline, handshake).await {
+                    Ok(Ok(tls)) => Box::new(tls),
+                    Ok(Err(error)) => {
+                        tracing::debug!(%error, "TLS handshake failed");
+                        return None;
+                    }
+                    Err(_) => {
+                        let peer = socket.as_ref().and_then(|s| s.peer_addr());
+                        tracing::info!(
+                            peer = %peer.map(ToString::to_string).unwrap_or_default(),
+                            "TLS handshake not complete within {limit:?}: connection closed"
+                        );
+                        if let Some(m) = crate::metrics::get() {
+                            m.denied.with_label_values(&["handshake_timeout"]).inc();
+                        }
+                        return None;
+                    }
+                }
+            }
+        };
+        // An h2 connection carries many heads in frames; the h2 library bounds those.
+        let stream: Stream = if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+            stream
+        } else {
+            Box::new(Guarded::with_deadline(stream, deadline, limit))
+        };
+        self.proxy.process_new(stream, shutdown).await
+    }
+
+    async fn cleanup(&self) {
+        self.proxy.cleanup().await
+    }
+}
