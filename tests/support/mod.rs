@@ -32,6 +32,6 @@ pub use gateway::{free_port, run_modgate, run_modgate_with, Gateway};
 pub use gocmd::GoEnv;
 pub use goproxy::{escape, ProxyDir};
 pub use http::{Conn, Response};
-pub use observe::{eventually, metric, metrics};
+pub use observe::{assert_closed_unanswered, eventually, metric, metrics};
 pub use tempdir::TempDir;
 pub use upstream::{Mode, Recorded, Upstream};

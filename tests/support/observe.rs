@@ -1,5 +1,5 @@
-//! Watching a running gateway from outside: its metrics, and conditions that become
-//! true after a while.
+//! Watching a running gateway from outside: its metrics, conditions that become
+//! true after a while, and how it refused a client.
 
 use super::http::get;
 use super::Gateway;
@@ -24,4 +24,23 @@ pub fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The request got no HTTP answer because modgate closed the connection (or refused
+/// the TLS session): neither a timeout nor a refused connection, which a hung or
+/// absent gateway would give.
+pub fn assert_closed_unanswered(result: &reqwest::Result<reqwest::blocking::Response>, who: &str) {
+    let error = match result {
+        Ok(response) => panic!("{who} was answered: {response:?}"),
+        Err(error) => error,
+    };
+    let chain = format!("{error:?}");
+    assert!(
+        !error.is_timeout(),
+        "{who}: timed out instead of being closed: {chain}"
+    );
+    assert!(
+        !chain.contains("ConnectionRefused"),
+        "{who}: nothing listening: {chain}"
+    );
 }
