@@ -10,6 +10,8 @@
 #   BENCH_ROUNDS    alternating rounds per scenario (default 3)
 #   BENCH_THREADS   modgate server.threads = nginx worker_processes (default: nproc)
 #   BENCH_CONNS     connections of the small-answer and new-connection scenarios (default 32)
+#   BENCH_SCENARIOS which scenarios to run (default "small newconn fullhs zip"); the
+#                   report shows "-" for the others
 #   BENCH_PERF=1    afterwards, profile modgate under the small-answer load with perf
 #                   (software cpu-clock samples: no hardware counters needed)
 #   BENCH_KEEP=1    keep the temporary directory (configs, logs, raw results)
@@ -350,11 +352,19 @@ sampler() { # out pids...: the peaks of summed RSS, PSS and RssAnon, sampled eve
 }
 
 # --- scenarios --------------------------------------------------------------------
+wanted="${BENCH_SCENARIOS:-small newconn fullhs zip}"
+wants() { [[ " $wanted " == *" $1 "* ]]; }
 started=$SECONDS
+newconn_total=0 newconn_reused=0 fullhs_total=0 fullhs_reused=0
+modgate_max_rss=0 modgate_max_pss=0 modgate_max_anon=0
+nginx_max_rss=0 nginx_max_pss=0 nginx_max_anon=0
+if wants small; then
 scenario small modgate nginx modgate-warn nginx-nolog
 measure small direct-http 1 "$duration"
 measure small direct-https 1 "$duration"
+fi
 
+if wants newconn; then
 log_lines_before="$(wc -l <"$dir/logs/peer-access.log")"
 scenario newconn modgate nginx
 # TLS session resumption as nginx saw it in that scenario ($ssl_session_reused)
@@ -363,14 +373,18 @@ newconn_total="$(grep -c . <<<"$newconn_log" || true)"
 newconn_reused="$(grep -c '"tls_reused":"r"' <<<"$newconn_log" || true)"
 measure newconn direct-http 1 "$duration"
 measure newconn direct-https 1 "$duration"
+fi
 
+if wants fullhs; then
 log_lines_before="$(wc -l <"$dir/logs/peer-access.log")"
 scenario fullhs modgate nginx
 fullhs_log="$(tail -n +"$((log_lines_before + 1))" "$dir/logs/peer-access.log")"
 fullhs_total="$(grep -c . <<<"$fullhs_log" || true)"
 fullhs_reused="$(grep -c '"tls_reused":"r"' <<<"$fullhs_log" || true)"
 measure fullhs direct-https 1 "$duration"
+fi
 
+if wants zip; then
 sampler "$dir/mem.modgate" "$modgate_pid" &
 sampler_modgate=$!
 # shellcheck disable=SC2046
@@ -384,6 +398,7 @@ kill "$sampler_modgate" "$sampler_nginx"
 wait "$sampler_modgate" "$sampler_nginx" 2>/dev/null || true
 read -r modgate_max_rss modgate_max_pss modgate_max_anon <"$dir/mem.modgate"
 read -r nginx_max_rss nginx_max_pss nginx_max_anon <"$dir/mem.nginx"
+fi
 modgate_hwm="$(proc_sum VmHWM "$modgate_pid")"
 # shellcheck disable=SC2046
 nginx_hwm="$(proc_sum VmHWM $(nginx_pids))"
