@@ -17,7 +17,9 @@ use support::goproxy::{
 };
 use support::http::{get, request, Conn, Response};
 use support::pki::Ca;
-use support::{assert_closed_unanswered, free_port, Gateway, ProxyDir, TempDir, Upstream};
+use support::{
+    assert_closed_unanswered, eventually, free_port, Gateway, ProxyDir, TempDir, Upstream,
+};
 
 /// Stored in the config as its sha256 only.
 const CI_KEY: &str = "ci-7f3a9c21e4b8";
@@ -77,7 +79,7 @@ impl Setup {
             .unwrap_or_default();
         let yaml = format!(
             "listeners: [{{address: \"127.0.0.1:{port}\"}}]\n\
-             auth:\n{anonymous}  roles:\n    reader: {{routes: [public]}}\n    engineer: {{routes: [public, private]}}\n  keys:\n    - id: ci\n      sha256: \"{ci}\"\n      roles: [reader]\n    - id: alice\n      secret: \"${{MODGATE_KEY_ALICE}}\"\n      roles: [engineer]\n\
+             auth:\n{anonymous}  roles:\n    reader: {{routes: [public]}}\n    engineer: {{routes: [public, private], admin: true}}\n  keys:\n    - id: ci\n      sha256: \"{ci}\"\n      roles: [reader]\n    - id: alice\n      secret: \"${{MODGATE_KEY_ALICE}}\"\n      roles: [engineer]\n\
              pools:\n  corp:\n    backends: [{{url: \"{corp}\"}}]\n    headers: {{Authorization: \"{CORP_TOKEN}\"}}\n  public: {{backends: [{{url: \"{public}\"}}]}}\n  sumdb: {{backends: [{{url: \"{sumdb}\"}}]}}\n\
              routes:\n  - {{name: private, modules: [\"*.corp.example.com\"], pools: [corp], private: true}}\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n\
              sumdb:\n  - {{name: sum.golang.org, pool: sumdb}}\n",
@@ -366,6 +368,49 @@ fn no_client_credential_reaches_any_upstream() {
     assert_eq!(s.corp.count_for(SECRET_MODULE), 3 * 5);
     s.assert_no_client_credentials_upstream();
     assert_log_has_no_keys(&s.gw);
+}
+
+#[test]
+fn admin_endpoints_on_a_listener_need_a_key_with_an_admin_role() {
+    let setup = Setup::start(None);
+    let addr = setup.gw.addr;
+    let without = get(addr, "/metrics", &[]);
+    assert_eq!(without.status, 401, "{}", without.text());
+    let reader = get(addr, "/metrics", &[("X-API-Key", CI_KEY)]);
+    assert_eq!(reader.status, 403);
+    assert_eq!(
+        reader.text(),
+        "modgate: key \"ci\" may not read the admin endpoints; a role with admin: true can\n"
+    );
+    let metrics = get(addr, "/metrics", &[("X-API-Key", ALICE_KEY)]);
+    assert_eq!(metrics.status, 200, "{}", metrics.text());
+    assert!(
+        metrics
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "{:?}",
+        metrics.header("content-type")
+    );
+    // The refusal above is counted when its request is logged, just after its answer.
+    eventually("the reader's refusal in /metrics", || {
+        get(addr, "/metrics", &[("X-API-Key", ALICE_KEY)])
+            .text()
+            .contains("modgate_denied_total{reason=\"forbidden\"} 1")
+    });
+    let health = get(
+        addr,
+        "/healthz",
+        &[("Authorization", &format!("Bearer {ALICE_KEY}"))],
+    );
+    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+    let ready = get(addr, "/readyz", &[("X-API-Key", ALICE_KEY)]);
+    assert_eq!((ready.status, ready.text().as_str()), (200, "ready\n"));
+    // Other non-module paths are still not found, whoever asks.
+    assert_eq!(
+        get(addr, "/status", &[("X-API-Key", ALICE_KEY)]).status,
+        404
+    );
+    assert_eq!(setup.upstream_requests(), 0);
 }
 
 #[test]

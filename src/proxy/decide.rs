@@ -3,6 +3,7 @@
 //! so every refusal is unit-tested and the whole path is benchmarked.
 
 use crate::access::{client_ip::client_address, Verdict};
+use crate::admin::Endpoint;
 use crate::auth::{presented_key, AuthError, Presented};
 use crate::request::{classify, Kind, Refusal, Request};
 use crate::snapshot::Snapshot;
@@ -78,6 +79,8 @@ pub struct Decision {
 pub enum Outcome {
     Forward(Forward),
     Answer(Answer),
+    /// An admin endpoint, asked for on a listener by a key with an admin role.
+    Admin(Endpoint),
 }
 
 fn refuse(status: u16, reason: DenyReason, body: String) -> Outcome {
@@ -87,6 +90,14 @@ fn refuse(status: u16, reason: DenyReason, body: String) -> Outcome {
         reason: Some(reason),
         challenge: matches!(reason, DenyReason::NoKey | DenyReason::BadKey),
     })
+}
+
+/// How a refusal names the requester: by key id, never by key.
+fn who(key_id: &Option<Arc<str>>) -> String {
+    match key_id {
+        Some(id) => format!("key {id:?}"),
+        None => "requests without a key".to_string(),
+    }
 }
 
 pub fn decide<'a, X>(snapshot: &Snapshot, inbound: Inbound<'a, X>) -> Decision
@@ -124,7 +135,8 @@ where
         );
     }
     let request = match classify(inbound.path) {
-        Ok(request) => request,
+        Ok(request) => Some(request),
+        Err(Refusal::NotFound) if Endpoint::from_path(inbound.path).is_some() => None,
         Err(Refusal::BadRequest(why)) => {
             return decision(
                 None,
@@ -161,15 +173,26 @@ where
         }
     };
     let key_id = grant.key_id.clone();
+    let Some(request) = request else {
+        let outcome = match Endpoint::from_path(inbound.path) {
+            Some(endpoint) if grant.admin => Outcome::Admin(endpoint),
+            _ => refuse(
+                403,
+                DenyReason::Forbidden,
+                format!(
+                    "modgate: {} may not read the admin endpoints; a role with admin: true can\n",
+                    who(&grant.key_id)
+                ),
+            ),
+        };
+        return decision(key_id, outcome);
+    };
     let may_read = |route: usize| -> Result<(), Outcome> {
         if grant.routes.contains(route) {
             return Ok(());
         }
         let name = snapshot.routes.get(route).map_or("", |r| r.name.as_str());
-        let who = match &grant.key_id {
-            Some(id) => format!("key {id:?}"),
-            None => "requests without a key".to_string(),
-        };
+        let who = who(&grant.key_id);
         let hint = match snapshot.keyring.role_for(route) {
             Some(role) => format!("; role {role:?} can"),
             None => String::new(),

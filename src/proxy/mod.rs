@@ -96,6 +96,18 @@ impl ProxyHttp for Gateway {
                 Ok(false)
             }
             Outcome::Answer(answer) => refuse(session, ctx, answer).await,
+            Outcome::Admin(endpoint) => {
+                let report = crate::admin::report(endpoint, &ctx.snapshot);
+                respond::write(
+                    session,
+                    report.status,
+                    report.content_type,
+                    report.body,
+                    false,
+                )
+                .await?;
+                Ok(true)
+            }
         }
     }
 

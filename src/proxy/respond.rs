@@ -13,8 +13,26 @@ pub async fn answer(session: &mut Session, answer: &Answer) -> Result<()> {
 }
 
 pub async fn plain(session: &mut Session, status: u16, body: &str, challenge: bool) -> Result<()> {
+    let body = body.as_bytes().to_vec();
+    write(
+        session,
+        status,
+        "text/plain; charset=utf-8",
+        body,
+        challenge,
+    )
+    .await
+}
+
+pub async fn write(
+    session: &mut Session,
+    status: u16,
+    content_type: &str,
+    body: Vec<u8>,
+    challenge: bool,
+) -> Result<()> {
     let mut header = ResponseHeader::build(status, Some(4))?;
-    header.insert_header("content-type", "text/plain; charset=utf-8")?;
+    header.insert_header("content-type", content_type)?;
     header.insert_header("content-length", body.len())?;
     header.insert_header("cache-control", "no-store")?;
     if challenge {
@@ -29,7 +47,7 @@ pub async fn plain(session: &mut Session, status: u16, body: &str, challenge: bo
         .await?;
     if !head_only {
         session
-            .write_response_body(Some(Bytes::copy_from_slice(body.as_bytes())), true)
+            .write_response_body(Some(Bytes::from(body)), true)
             .await?;
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! The admin listener: `/metrics` (Prometheus text), `/healthz` (the process answers)
 //! and `/readyz` (a configuration is loaded and every pool has a healthy backend).
 
+use crate::admin::{report, Endpoint};
 use crate::live::Live;
 use async_trait::async_trait;
 use http::Response;
@@ -33,39 +34,14 @@ fn answer(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
 #[async_trait]
 impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
-        const TEXT: &str = "text/plain; charset=utf-8";
-        match session.req_header().uri.path() {
-            "/metrics" => answer(
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                crate::metrics::render(),
-            ),
-            "/healthz" => answer(200, TEXT, b"ok\n".to_vec()),
-            "/readyz" => {
-                let snapshot = self.live.snapshot();
-                let waiting: Vec<&str> = snapshot
-                    .pools
-                    .iter()
-                    .filter(|p| !p.has_ready_backend())
-                    .map(|p| p.name.as_str())
-                    .collect();
-                if waiting.is_empty() {
-                    answer(200, TEXT, b"ready\n".to_vec())
-                } else {
-                    answer(
-                        503,
-                        TEXT,
-                        format!(
-                            "not ready: no healthy backend in pool(s) {}\n",
-                            waiting.join(", ")
-                        )
-                        .into_bytes(),
-                    )
-                }
+        match Endpoint::from_path(session.req_header().uri.path()) {
+            Some(endpoint) => {
+                let report = report(endpoint, &self.live.snapshot());
+                answer(report.status, report.content_type, report.body)
             }
-            _ => answer(
+            None => answer(
                 404,
-                TEXT,
+                "text/plain; charset=utf-8",
                 b"admin endpoints: /metrics /healthz /readyz\n".to_vec(),
             ),
         }

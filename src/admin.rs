@@ -1,0 +1,71 @@
+//! The admin endpoints: served on `admin.address` to whoever can reach it, and on the
+//! listeners to keys with an `admin: true` role (so an operator can scrape through the
+//! same TLS front and keys as the go command).
+
+use crate::snapshot::Snapshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Metrics,
+    Health,
+    Ready,
+}
+
+impl Endpoint {
+    /// None of these is a GOPROXY path: a module path's first element has a dot.
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        match path {
+            "/metrics" => Some(Endpoint::Metrics),
+            "/healthz" => Some(Endpoint::Health),
+            "/readyz" => Some(Endpoint::Ready),
+            _ => None,
+        }
+    }
+}
+
+pub struct Report {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+pub fn report(endpoint: Endpoint, snapshot: &Snapshot) -> Report {
+    match endpoint {
+        Endpoint::Metrics => Report {
+            status: 200,
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            body: crate::metrics::render(),
+        },
+        Endpoint::Health => Report {
+            status: 200,
+            content_type: TEXT,
+            body: b"ok\n".to_vec(),
+        },
+        Endpoint::Ready => {
+            let waiting: Vec<&str> = snapshot
+                .pools
+                .iter()
+                .filter(|p| !p.has_ready_backend())
+                .map(|p| p.name.as_str())
+                .collect();
+            let (status, body) = if waiting.is_empty() {
+                (200, "ready\n".to_string())
+            } else {
+                (
+                    503,
+                    format!(
+                        "not ready: no healthy backend in pool(s) {}\n",
+                        waiting.join(", ")
+                    ),
+                )
+            };
+            Report {
+                status,
+                content_type: TEXT,
+                body: body.into_bytes(),
+            }
+        }
+    }
+}
