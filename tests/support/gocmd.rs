@@ -1,10 +1,16 @@
 //! Running the real `go` command in an isolated environment.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::tempdir::TempDir;
+
+/// Far beyond a module download or build on loopback, far below CI's limit.
+pub const GO_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// An isolated environment for the go command: its own HOME, GOPATH,
 /// GOMODCACHE and GOCACHE in a temp dir, no inherited GO* variables, and
@@ -109,12 +115,55 @@ impl GoEnv {
         cmd
     }
 
-    /// Runs `go <args>` in `dir` and returns its output.
+    /// Runs `go <args>` in `dir` and returns its output. A go command that hangs (on a
+    /// gateway that never answers, say) is killed after [`GO_TIMEOUT`] and the test
+    /// fails naming it, rather than holding the whole run until CI gives up.
     pub fn run_in(&self, dir: &Path, args: &[&str]) -> Output {
-        self.command(args)
+        let mut child = self
+            .command(args)
             .current_dir(dir)
-            .output()
-            .expect("run the go command")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the go command");
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let deadline = Instant::now() + GO_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for the go command") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("go {} did not finish within {GO_TIMEOUT:?}", args.join(" "));
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        Output {
+            status,
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        }
     }
 
     /// Runs `go <args>` in [`GoEnv::work_dir`] and returns its output.
