@@ -44,7 +44,7 @@ fn config(backends: &[&Upstream], pool_settings: &str) -> String {
 
 fn health_check() -> String {
     format!(
-        "health_check: {{path: \"{HEALTH_PATH}\", interval: 200ms, timeout: 200ms, healthy_threshold: 2, unhealthy_threshold: 2}}"
+        "health_check: {{path: \"{HEALTH_PATH}\", interval: 200ms, timeout: 1s, healthy_threshold: 2, unhealthy_threshold: 2}}"
     )
 }
 
@@ -319,10 +319,12 @@ fn every_backend_down_without_health_check_is_a_502_naming_the_pool() {
 fn a_backend_slower_than_read_timeout_is_left_for_another() {
     let dir = ProxyDir::with_fixtures();
     let (slow, healthy) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
-    slow.set_mode(Mode::Delay(Duration::from_secs(5)));
+    // Far apart, so a loaded machine's pauses on the healthy backend never reach the
+    // timeout while the slow one always does.
+    slow.set_mode(Mode::Delay(Duration::from_secs(20)));
     let gw = Gateway::start(&config(
         &[&slow, &healthy],
-        "retries: 2\nread_timeout: 300ms",
+        "retries: 2\nread_timeout: 2s",
     ));
     let path = info_path();
 
