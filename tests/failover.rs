@@ -322,10 +322,7 @@ fn a_backend_slower_than_read_timeout_is_left_for_another() {
     // Far apart, so a loaded machine's pauses on the healthy backend never reach the
     // timeout while the slow one always does.
     slow.set_mode(Mode::Delay(Duration::from_secs(20)));
-    let gw = Gateway::start(&config(
-        &[&slow, &healthy],
-        "retries: 2\nread_timeout: 2s",
-    ));
+    let gw = Gateway::start(&config(&[&slow, &healthy], "retries: 2\nread_timeout: 2s"));
     let path = info_path();
 
     let mut tried_slow = 0;
