@@ -39,10 +39,6 @@ impl Live {
         }
     }
 
-    pub fn tls_endpoint(&self, address: SocketAddr) -> Option<&TlsEndpoint> {
-        self.tls.iter().find(|t| t.address == address)
-    }
-
     /// Hands a reloaded snapshot's certificates and client CAs to the running
     /// listeners with the same address (others need a restart, which reload logs).
     pub fn replace_tls(&self, snapshot: &Snapshot) {

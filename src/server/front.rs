@@ -17,41 +17,41 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 /// All listeners share one service (and so one set of worker threads, as many as
-/// `server.threads`); a connection's TLS settings are found by the address it came in on.
+/// `server.threads`); a connection's listener is found by the address it came in on.
 pub struct Front {
     proxy: Arc<HttpProxy<Gateway>>,
-    tls: Vec<(SocketAddr, Acceptor)>,
+    listeners: Vec<(SocketAddr, Option<Acceptor>)>,
     live: Arc<Live>,
 }
 
 impl Front {
+    /// `listeners`: every listener's address, with its TLS acceptor if it has TLS.
     pub fn new(
         proxy: HttpProxy<Gateway>,
-        tls: Vec<(SocketAddr, Acceptor)>,
+        listeners: Vec<(SocketAddr, Option<Acceptor>)>,
         live: Arc<Live>,
     ) -> Front {
         Front {
             proxy: Arc::new(proxy),
-            tls,
+            listeners,
             live,
         }
     }
 
-    fn acceptor(&self, stream: &Stream) -> Option<&Acceptor> {
-        if self.tls.is_empty() {
-            return None;
-        }
+    /// The listener a connection came in on; `None` if that cannot be told, and then
+    /// the connection is closed rather than guessed to be plaintext.
+    fn listener(&self, stream: &Stream) -> Option<&Option<Acceptor>> {
         let digest = stream.get_socket_digest()?;
         let local = *digest.local_addr()?.as_inet()?;
-        let exact = self.tls.iter().find(|(address, _)| *address == local);
+        let exact = self.listeners.iter().find(|(address, _)| *address == local);
         // A listener on 0.0.0.0 or [::] sees the connection's own local address.
         exact
             .or_else(|| {
-                self.tls.iter().find(|(address, _)| {
+                self.listeners.iter().find(|(address, _)| {
                     address.ip().is_unspecified() && address.port() == local.port()
                 })
             })
-            .map(|(_, acceptor)| acceptor)
+            .map(|(_, tls)| tls)
     }
 }
 
@@ -64,7 +64,11 @@ impl ServerApp for Front {
     ) -> Option<Stream> {
         let limit = self.live.snapshot().server.limits.header_timeout;
         let deadline = Instant::now() + limit;
-        let stream: Stream = match self.acceptor(&stream) {
+        let Some(tls) = self.listener(&stream) else {
+            tracing::warn!("a connection on an address no listener has: closed");
+            return None;
+        };
+        let stream: Stream = match tls {
             None => stream,
             Some(acceptor) => {
                 let socket = stream.get_socket_digest();

@@ -59,14 +59,20 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
             })
         })
         .collect();
-    let mut tls = Vec::new();
-    for endpoint in &tls_endpoints {
-        let acceptor = crate::tls::acceptor::acceptor(
-            endpoint.certificates.clone(),
-            endpoint.client_auth.clone(),
-        )
-        .map_err(|e| format!("{}: {e}", endpoint.address))?;
-        tls.push((endpoint.address, acceptor));
+    let mut front_listeners = Vec::new();
+    for listener in &listeners {
+        let endpoint = tls_endpoints.iter().find(|e| e.address == listener.address);
+        let acceptor = match endpoint {
+            Some(endpoint) => Some(
+                crate::tls::acceptor::acceptor(
+                    endpoint.certificates.clone(),
+                    endpoint.client_auth.clone(),
+                )
+                .map_err(|e| format!("{}: {e}", endpoint.address))?,
+            ),
+            None => None,
+        };
+        front_listeners.push((listener.address, acceptor));
     }
     let live = Arc::new(Live::new(
         config_path.to_path_buf(),
@@ -79,7 +85,7 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     let proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(live.clone()));
     let mut service = Service::new(
         "modgate".to_string(),
-        front::Front::new(proxy, tls, live.clone()),
+        front::Front::new(proxy, front_listeners, live.clone()),
     );
     service.set_connection_filter(Arc::new(filter::PeerFilter::new(live.clone())));
     for listener in &listeners {
