@@ -80,8 +80,11 @@ pub fn compile_text(
 /// serde_yaml appends " at line L column C"; the position is printed in front instead.
 fn serde_message(error: &serde_yaml::Error) -> String {
     let text = error.to_string();
-    match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
+    let text = match text.rfind(" at line ") {
+        Some(cut) => &text[..cut],
+        None => &text,
+    };
+    // serde quotes an unknown key as written; a line break in it would split one error
+    // over two lines of the `FILE:LINE:COLUMN: message` output.
+    text.replace('\n', "\\n").replace('\r', "\\r")
 }

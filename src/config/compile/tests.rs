@@ -74,6 +74,15 @@ fn unknown_field() {
 }
 
 #[test]
+fn an_unknown_key_with_a_line_break_stays_on_one_line() {
+    let errors = compile(&format!("{{a\n\nb: 1}}\n{BASE}")).expect_err("unknown key");
+    for error in &errors {
+        assert!(!error.contains('\n'), "{error:?}");
+    }
+    assert!(errors[0].contains("unknown field `a\\nb`"), "{errors:?}");
+}
+
+#[test]
 fn yaml_syntax() {
     one_error(&with("sumdb: [\n"), 20, "");
 }
