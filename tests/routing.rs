@@ -6,7 +6,7 @@ use support::goproxy::{
     url_path, CASE_VERSION, GREET_MODULE, GREET_VERSION, SECRET_MODULE, SECRET_VERSION,
 };
 use support::http::get;
-use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
+use support::{free_port, one_pool_config, Gateway, Mode, ProxyDir, Upstream};
 
 fn listener() -> String {
     format!("127.0.0.1:{}", free_port())
@@ -53,7 +53,6 @@ fn not_found_falls_through_to_the_next_pool_only() {
     assert_eq!(get(gw.addr, &path, &[]).status, 500);
     assert_eq!(second.count(), 0);
 
-    // Not found everywhere: the last pool's 404 is the answer.
     // 410 Gone falls through like 404 (the GOPROXY comma rule).
     first.clear();
     second.clear();
@@ -61,6 +60,7 @@ fn not_found_falls_through_to_the_next_pool_only() {
     assert_eq!(get(gw.addr, &path, &[]).status, 200);
     assert_eq!((first.count(), second.count()), (1, 1));
 
+    // Not found everywhere: the last pool's 404 is the answer.
     first.set_mode(Mode::Serve);
     let missing = url_path(GREET_MODULE, "v9.9.9", "mod");
     assert_eq!(get(gw.addr, &missing, &[]).status, 404);
@@ -270,10 +270,9 @@ fn http_1_0_and_connection_close_are_answered_then_closed() {
     use std::io::{Read, Write};
     let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start(dir.path());
-    let gw = Gateway::start(&format!(
-        "server: {{keepalive_timeout: 60s}}\nlisteners: [{{address: \"{}\"}}]\npools:\n  public: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
-        listener(),
-        upstream.url()
+    let gw = Gateway::start(&one_pool_config(
+        "server: {keepalive_timeout: 60s}\n",
+        &upstream.url(),
     ));
     let path = url_path(GREET_MODULE, GREET_VERSION, "info");
     for request in [
@@ -302,10 +301,9 @@ fn http_1_0_and_connection_close_are_answered_then_closed() {
 fn oversized_request_lines_and_headers_are_refused() {
     let dir = ProxyDir::with_fixtures();
     let upstream = Upstream::start(dir.path());
-    let gw = Gateway::start(&format!(
-        "server: {{max_request_line: 2048, max_header_bytes: 4096}}\nlisteners: [{{address: \"{}\"}}]\npools:\n  public: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
-        listener(),
-        upstream.url()
+    let gw = Gateway::start(&one_pool_config(
+        "server: {max_request_line: 2048, max_header_bytes: 4096}\n",
+        &upstream.url(),
     ));
     let long = format!("/example.com/{}/@v/list", "a".repeat(3000));
     let response = get(gw.addr, &long, &[]);

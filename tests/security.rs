@@ -18,7 +18,8 @@ use support::goproxy::{
 use support::http::{get, request, Conn, Response};
 use support::pki::Ca;
 use support::{
-    assert_closed_unanswered, eventually, free_port, Gateway, ProxyDir, TempDir, Upstream,
+    assert_closed_unanswered, eventually, free_port, one_pool_config, Gateway, ProxyDir, TempDir,
+    Upstream,
 };
 
 /// Stored in the config as its sha256 only.
@@ -582,10 +583,9 @@ fn client_from(from: IpAddr) -> Client {
 }
 
 fn access_gateway(upstream: &Upstream, extra: &str) -> Gateway {
-    Gateway::start(&format!(
-        "listeners: [{{address: \"127.0.0.1:{}\"}}]\n{extra}access:\n  default: deny\n  rules:\n    - allow: [\"127.0.0.1/32\"]\npools:\n  public: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
-        free_port(),
-        upstream.url()
+    Gateway::start(&one_pool_config(
+        &format!("{extra}access:\n  default: deny\n  rules:\n    - allow: [\"127.0.0.1/32\"]\n"),
+        &upstream.url(),
     ))
 }
 

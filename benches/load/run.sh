@@ -23,7 +23,8 @@
 #
 # Scenarios, each run against the contenders in turn (A, B, A, B, ...):
 #   small        .info/.mod answers over TLS keep-alive (wrk)
-#   small-nolog  the same, modgate at log.level warn and nginx with access_log off
+#                (with two more contenders: modgate at log.level warn and nginx with
+#                access_log off)
 #   newconn      a new TLS connection per request, wrk sending "Connection: close":
 #                wrk's OpenSSL client resumes the TLS 1.3 session (PSK + ECDHE, no
 #                certificate signature) on each new connection
@@ -359,45 +360,48 @@ newconn_total=0 newconn_reused=0 fullhs_total=0 fullhs_reused=0
 modgate_max_rss=0 modgate_max_pss=0 modgate_max_anon=0
 nginx_max_rss=0 nginx_max_pss=0 nginx_max_anon=0
 if wants small; then
-scenario small modgate nginx modgate-warn nginx-nolog
-measure small direct-http 1 "$duration"
-measure small direct-https 1 "$duration"
+  scenario small modgate nginx modgate-warn nginx-nolog
+  measure small direct-http 1 "$duration"
+  measure small direct-https 1 "$duration"
 fi
 
+# scenario_counting_resumption name contenders...: the scenario, then how many of the
+# peer's requests in it came on a resumed TLS session ($ssl_session_reused), into
+# ${name}_total and ${name}_reused
+scenario_counting_resumption() {
+  local name="$1" before lines
+  before="$(wc -l <"$dir/logs/peer-access.log")"
+  scenario "$@"
+  lines="$(tail -n +"$((before + 1))" "$dir/logs/peer-access.log")"
+  printf -v "${name}_total" '%s' "$(grep -c . <<<"$lines" || true)"
+  printf -v "${name}_reused" '%s' "$(grep -c '"tls_reused":"r"' <<<"$lines" || true)"
+}
+
 if wants newconn; then
-log_lines_before="$(wc -l <"$dir/logs/peer-access.log")"
-scenario newconn modgate nginx
-# TLS session resumption as nginx saw it in that scenario ($ssl_session_reused)
-newconn_log="$(tail -n +"$((log_lines_before + 1))" "$dir/logs/peer-access.log")"
-newconn_total="$(grep -c . <<<"$newconn_log" || true)"
-newconn_reused="$(grep -c '"tls_reused":"r"' <<<"$newconn_log" || true)"
-measure newconn direct-http 1 "$duration"
-measure newconn direct-https 1 "$duration"
+  scenario_counting_resumption newconn modgate nginx
+  measure newconn direct-http 1 "$duration"
+  measure newconn direct-https 1 "$duration"
 fi
 
 if wants fullhs; then
-log_lines_before="$(wc -l <"$dir/logs/peer-access.log")"
-scenario fullhs modgate nginx
-fullhs_log="$(tail -n +"$((log_lines_before + 1))" "$dir/logs/peer-access.log")"
-fullhs_total="$(grep -c . <<<"$fullhs_log" || true)"
-fullhs_reused="$(grep -c '"tls_reused":"r"' <<<"$fullhs_log" || true)"
-measure fullhs direct-https 1 "$duration"
+  scenario_counting_resumption fullhs modgate nginx
+  measure fullhs direct-https 1 "$duration"
 fi
 
 if wants zip; then
-sampler "$dir/mem.modgate" "$modgate_pid" &
-sampler_modgate=$!
-# shellcheck disable=SC2046
-sampler "$dir/mem.nginx" $(nginx_pids) &
-sampler_nginx=$!
-pids+=("$sampler_modgate" "$sampler_nginx")
-scenario zip modgate nginx
-measure zip direct-http 1 "$duration"
-measure zip direct-https 1 "$duration"
-kill "$sampler_modgate" "$sampler_nginx"
-wait "$sampler_modgate" "$sampler_nginx" 2>/dev/null || true
-read -r modgate_max_rss modgate_max_pss modgate_max_anon <"$dir/mem.modgate"
-read -r nginx_max_rss nginx_max_pss nginx_max_anon <"$dir/mem.nginx"
+  sampler "$dir/mem.modgate" "$modgate_pid" &
+  sampler_modgate=$!
+  # shellcheck disable=SC2046
+  sampler "$dir/mem.nginx" $(nginx_pids) &
+  sampler_nginx=$!
+  pids+=("$sampler_modgate" "$sampler_nginx")
+  scenario zip modgate nginx
+  measure zip direct-http 1 "$duration"
+  measure zip direct-https 1 "$duration"
+  kill "$sampler_modgate" "$sampler_nginx"
+  wait "$sampler_modgate" "$sampler_nginx" 2>/dev/null || true
+  read -r modgate_max_rss modgate_max_pss modgate_max_anon <"$dir/mem.modgate"
+  read -r nginx_max_rss nginx_max_pss nginx_max_anon <"$dir/mem.nginx"
 fi
 modgate_hwm="$(proc_sum VmHWM "$modgate_pid")"
 # shellcheck disable=SC2046

@@ -18,7 +18,7 @@ pub fn presented_key<'a>(
     authorization: Option<&'a [u8]>,
 ) -> Presented<'a> {
     if let Some(key) = api_key {
-        let key = trim(key);
+        let key = key.trim_ascii();
         return if key.is_empty() {
             Presented::Malformed
         } else {
@@ -28,9 +28,9 @@ pub fn presented_key<'a>(
     let Some(value) = authorization else {
         return Presented::Nothing;
     };
-    let value = trim(value);
+    let value = value.trim_ascii();
     let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
-        Some(space) => (&value[..space], trim(&value[space + 1..])),
+        Some(space) => (&value[..space], value[space + 1..].trim_ascii()),
         None => return Presented::Malformed,
     };
     if scheme.eq_ignore_ascii_case(b"bearer") && !rest.is_empty() {
@@ -48,18 +48,6 @@ pub fn presented_key<'a>(
         };
     }
     Presented::Malformed
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
 }
 
 #[cfg(test)]

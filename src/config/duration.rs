@@ -29,8 +29,17 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         rest = &rest[unit..];
         total = total.saturating_add(part);
     }
+    // Every duration in the contract is a timeout or an interval; one past a day is a
+    // typo, and an unbounded one overflows the clock arithmetic it is added to.
+    if total > LONGEST {
+        return Err(format!(
+            "duration {text:?} is longer than a day: write at most 24h"
+        ));
+    }
     Ok(total)
 }
+
+const LONGEST: Duration = Duration::from_secs(24 * 3600);
 
 #[cfg(test)]
 mod tests {
@@ -43,6 +52,20 @@ mod tests {
         assert_eq!(parse("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn more_than_a_day_is_refused() {
+        assert_eq!(parse("24h"), Ok(LONGEST));
+        for text in [
+            "25h",
+            "1441m",
+            "9999999999999999999s",
+            "1h1000000000000000000h",
+        ] {
+            let error = parse(text).expect_err(text);
+            assert!(error.contains("at most 24h"), "{error}");
+        }
     }
 
     #[test]

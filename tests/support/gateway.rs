@@ -28,6 +28,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The smallest useful config: `extra` top-level YAML (`server:`, `access:` …), one
+/// plaintext listener on a free loopback port, and every module routed to
+/// `upstream_url`.
+pub fn one_pool_config(extra: &str, upstream_url: &str) -> String {
+    format!(
+        "{extra}listeners: [{{address: \"127.0.0.1:{}\"}}]\npools:\n  public: {{backends: [{{url: \"{upstream_url}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
+        free_port()
+    )
+}
+
 /// Runs `modgate <args>` to completion (for `check`, `hash-key`, ...).
 pub fn run_modgate(args: &[&str]) -> Output {
     run_modgate_with(args, &[], None)

@@ -28,7 +28,7 @@ pub mod pki;
 pub mod tempdir;
 pub mod upstream;
 
-pub use gateway::{free_port, run_modgate, run_modgate_with, Gateway};
+pub use gateway::{free_port, one_pool_config, run_modgate, run_modgate_with, Gateway};
 pub use gocmd::GoEnv;
 pub use goproxy::{escape, ProxyDir};
 pub use http::{Conn, Response};
