@@ -372,6 +372,24 @@ fn no_client_credential_reaches_any_upstream() {
 }
 
 #[test]
+fn a_refused_request_with_a_body_ends_its_connection() {
+    let setup = Setup::start(None);
+    let mut conn = Conn::connect(setup.gw.addr);
+    conn.send_raw(
+        b"POST /example.com/greet/@v/list HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    )
+    .expect("send");
+    let answer = conn.read_response(false).expect("an answer");
+    assert_eq!(answer.status, 405, "{}", answer.text());
+    // The body is not read as the next request's head: the connection ends instead.
+    assert!(
+        !conn.is_open(),
+        "the connection was kept after a refused body"
+    );
+    assert_eq!(setup.upstream_requests(), 0);
+}
+
+#[test]
 fn admin_endpoints_on_a_listener_need_a_key_with_an_admin_role() {
     let setup = Setup::start(None);
     let addr = setup.gw.addr;

@@ -284,6 +284,16 @@ async fn refuse(
     ctx: &mut RequestCtx,
     answer: decide::Answer,
 ) -> Result<bool> {
+    // A refused request's body would be read after the answer and taken for the next
+    // request's head; modgate serves no request with a body, so such a connection ends.
+    let request = session.req_header();
+    if request.headers.contains_key(http::header::CONTENT_LENGTH)
+        || request
+            .headers
+            .contains_key(http::header::TRANSFER_ENCODING)
+    {
+        session.set_keepalive(None);
+    }
     respond::answer(session, &answer).await?;
     ctx.answered = Some(answer);
     Ok(true)

@@ -62,16 +62,12 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     let mut front_listeners = Vec::new();
     for listener in &listeners {
         let endpoint = tls_endpoints.iter().find(|e| e.address == listener.address);
-        let acceptor = match endpoint {
-            Some(endpoint) => Some(
-                crate::tls::acceptor::acceptor(
-                    endpoint.certificates.clone(),
-                    endpoint.client_auth.clone(),
-                )
-                .map_err(|e| format!("{}: {e}", endpoint.address))?,
-            ),
-            None => None,
-        };
+        let acceptor = endpoint.map(|endpoint| {
+            crate::tls::acceptor::acceptor(
+                endpoint.certificates.clone(),
+                endpoint.client_auth.clone(),
+            )
+        });
         front_listeners.push((listener.address, acceptor));
     }
     let live = Arc::new(Live::new(
