@@ -136,7 +136,7 @@ fn an_invalid_file_changes_nothing_and_is_counted() {
         ) == Some(1.0)
     });
     assert!(
-        gw.log().contains("unknown field `surprise`"),
+        gw.wait_for_log("unknown field `surprise`", Duration::from_secs(15)),
         "{}",
         gw.log()
     );

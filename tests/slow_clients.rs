@@ -186,7 +186,10 @@ fn a_trickled_head_is_closed_and_holds_nobody_up() {
         .is_some_and(|n| n >= 2.0)
     });
     assert!(
-        gw.log().contains("request headers not complete within 1s"),
+        gw.wait_for_log(
+            "request headers not complete within 1s",
+            Duration::from_secs(15)
+        ),
         "{}",
         gw.log()
     );
