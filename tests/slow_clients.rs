@@ -1,8 +1,9 @@
-//! Clients that take too long: a request head sent a byte at a time, or a TLS
-//! handshake never finished, is closed once `server.header_timeout` has passed and
-//! holds up nobody else, even with a single worker thread. A kept connection may idle
-//! longer than that (the keep-alive timeout governs idling); the deadline of its next
-//! head starts at that head's first byte.
+//! Clients that take too long: a request head sent a byte at a time, a TLS handshake
+//! never finished, or an HTTP/2 preface never sent, is closed once
+//! `server.header_timeout` has passed and holds up nobody else, even with a single
+//! worker thread. A kept connection may idle longer than that (the keep-alive timeout
+//! governs idling, over HTTP/2 too); the deadline of its next head starts at that
+//! head's first byte.
 
 mod support;
 
@@ -30,8 +31,12 @@ fn info() -> String {
     url_path(GREET_MODULE, GREET_VERSION, "info")
 }
 
+/// What an HTTP/2 client sends first.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// The fixture modules behind a gateway with a plaintext and a TLS listener
-/// (certificate for `localhost` from `ca`), one worker thread and a 1 s header timeout.
+/// (certificate for `localhost` from `ca`), one worker thread, a 1 s header timeout
+/// and a 4 s keep-alive timeout.
 struct Setup {
     gw: Gateway,
     tls: SocketAddr,
@@ -47,7 +52,7 @@ fn setup() -> Setup {
     let (cert, key) = ca.server(&["localhost"]).write(certs.path(), "server");
     let tls = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let gw = Gateway::start(&format!(
-        "server: {{threads: 1, header_timeout: 1s}}\nlisteners:\n  - address: \"127.0.0.1:{}\"\n  - address: \"{tls}\"\n    tls:\n      certificates: [{{cert: {:?}, key: {:?}}}]\nadmin: {{address: \"127.0.0.1:{}\"}}\npools:\n  public: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
+        "server: {{threads: 1, header_timeout: 1s, keepalive_timeout: 4s}}\nlisteners:\n  - address: \"127.0.0.1:{}\"\n  - address: \"{tls}\"\n    tls:\n      certificates: [{{cert: {:?}, key: {:?}}}]\nadmin: {{address: \"127.0.0.1:{}\"}}\npools:\n  public: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [public]}}\n",
         free_port(),
         cert.display().to_string(),
         key.display().to_string(),
@@ -114,6 +119,41 @@ fn closed(stream: &mut impl Read) -> bool {
         Err(e) if is_timeout(&e) => false,
         Err(_) => true,
     }
+}
+
+/// Whether the server has closed, whatever it sent before (an HTTP/2 server speaks
+/// first): a read that ends or fails, as opposed to one that only waits.
+fn ended(stream: &mut impl Read) -> bool {
+    let mut buf = [0u8; 256];
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) if is_timeout(&e) => false,
+        Err(_) => true,
+    }
+}
+
+/// Sends `bytes` one at a time, `TRICKLE_GAP` apart, then waits; returns how long the
+/// server let it go on before closing, or `None` if it never closed.
+fn trickle_then_wait(stream: &mut (impl Read + Write), bytes: &[u8]) -> Option<Duration> {
+    let started = Instant::now();
+    for byte in bytes {
+        if stream
+            .write_all(std::slice::from_ref(byte))
+            .and_then(|()| stream.flush())
+            .is_err()
+            || ended(stream)
+        {
+            return Some(started.elapsed());
+        }
+        thread::sleep(TRICKLE_GAP);
+    }
+    for _ in 0..TRICKLE_BYTES {
+        if ended(stream) {
+            return Some(started.elapsed());
+        }
+    }
+    None
 }
 
 /// Sends a request line and then an endless header a byte at a time; returns how long
@@ -270,4 +310,95 @@ fn a_client_offering_only_http_1_0_over_tls_is_served() {
         "{answer}"
     );
     assert!(answer.contains(GREET_VERSION), "{answer}");
+}
+
+#[test]
+fn an_h2_client_that_never_sends_its_preface_is_closed() {
+    let setup = setup();
+    let (gw, tls, ca) = (&setup.gw, setup.tls, &setup.ca);
+
+    let silent = {
+        let mut stream = tls_client(ca, &[b"h2"], tls);
+        assert_eq!(stream.conn.alpn_protocol(), Some(&b"h2"[..]));
+        thread::spawn(move || trickle_then_wait(&mut stream, b""))
+    };
+    let slow = {
+        let mut stream = tls_client(ca, &[b"h2"], tls);
+        thread::spawn(move || trickle_then_wait(&mut stream, H2_PREFACE))
+    };
+    // Meanwhile a real HTTP/2 client is served on the same listener.
+    let client = h2_client(ca, tls);
+    let response = client
+        .get(format!("https://localhost:{}{}", tls.port(), info()))
+        .send()
+        .expect("GET over h2");
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    assert!(response.text().expect("body").contains(GREET_VERSION));
+
+    assert_closed_at_the_deadline(
+        silent.join().expect("silent h2 client"),
+        "an h2 connection without a preface",
+    );
+    assert_closed_at_the_deadline(
+        slow.join().expect("slow h2 client"),
+        "an h2 connection with a trickled preface",
+    );
+    eventually("both preface timeouts counted", || {
+        metric(
+            &metrics(gw),
+            "modgate_denied_total{reason=\"header_timeout\"}",
+        ) == Some(2.0)
+    });
+    assert!(
+        gw.wait_for_log(
+            "HTTP/2 connection preface not complete within 1s",
+            Duration::from_secs(15)
+        ),
+        "{}",
+        gw.log()
+    );
+}
+
+#[test]
+fn an_idle_h2_connection_is_closed_after_the_keepalive_timeout() {
+    let setup = setup();
+    let (gw, tls, ca) = (&setup.gw, setup.tls, &setup.ca);
+
+    let mut stream = tls_client(ca, &[b"h2"], tls);
+    // The preface and an empty SETTINGS frame: a complete handshake, then nothing.
+    let mut hello = H2_PREFACE.to_vec();
+    hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    stream.write_all(&hello).expect("send the preface");
+    stream.flush().expect("flush");
+    let mut waited = 0;
+    while !ended(&mut stream) {
+        waited += 1;
+        assert!(
+            waited < TRICKLE_BYTES,
+            "an idle h2 connection was kept past the 4 s keep-alive timeout"
+        );
+    }
+    assert_eq!(
+        metric(
+            &metrics(gw),
+            "modgate_denied_total{reason=\"header_timeout\"}",
+        ),
+        None,
+        "a complete preface was taken for a slow one"
+    );
+}
+
+/// A reqwest client that trusts only `ca` and finds `localhost` at `addr`; it offers
+/// h2 first, as the go command does.
+fn h2_client(ca: &Ca, addr: SocketAddr) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(
+            reqwest::tls::Certificate::from_der(&ca.der()).expect("CA certificate"),
+        )
+        .resolve("localhost", addr)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("h2 client")
 }

@@ -93,9 +93,10 @@ impl ServerApp for Front {
                 }
             }
         };
-        // An h2 connection carries many heads in frames; the h2 library bounds those.
+        // An h2 connection carries its heads in frames the h2 library bounds; only its
+        // preface needs the deadline, or Pingora's h2 handshake waits for it forever.
         let stream: Stream = if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
-            stream
+            Box::new(Guarded::with_preface_deadline(stream, deadline, limit))
         } else {
             Box::new(Guarded::with_deadline(stream, deadline, limit))
         };

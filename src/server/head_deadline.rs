@@ -1,8 +1,10 @@
 //! A deadline on the request head, which Pingora does not have: it times each read of
 //! the head on its own, so a client that sends one byte a minute holds its connection
-//! forever. The downstream stream is wrapped; while a head is being read, reads fail
-//! once the deadline passes. The wrapper finds the end of each head itself, because
-//! Pingora reads heads and bodies through the same stream without telling it which.
+//! forever, and its HTTP/2 handshake waits for the client's preface without any limit.
+//! The downstream stream is wrapped; while a head (or the HTTP/2 preface) is being
+//! read, reads fail once the deadline passes. The wrapper finds the end of each head
+//! itself, because Pingora reads heads and bodies through the same stream without
+//! telling it which.
 
 use async_trait::async_trait;
 use pingora::protocols::raw_connect::ProxyDigest;
@@ -51,6 +53,9 @@ impl HeadEnd {
     }
 }
 
+/// What an HTTP/2 client sends first: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`.
+const H2_PREFACE_LEN: usize = 24;
+
 #[derive(Debug)]
 enum Phase {
     /// Reading a head; the deadline is armed.
@@ -59,6 +64,26 @@ enum Phase {
     Serving,
     /// The answer has started; the next byte read starts the next head.
     Answered,
+    /// Reading an HTTP/2 connection preface, this many bytes still to come; the
+    /// deadline is armed.
+    Preface(usize),
+    /// Past the HTTP/2 preface: heads come in frames the h2 library bounds by size,
+    /// and an idle connection is closed by Pingora's h2 idle timeout.
+    Framed,
+}
+
+impl Phase {
+    fn armed(&self) -> bool {
+        matches!(self, Phase::Head(_) | Phase::Preface(_))
+    }
+
+    /// What the client failed to send in time, for the log.
+    fn awaited(&self) -> &'static str {
+        match self {
+            Phase::Preface(_) => "HTTP/2 connection preface",
+            _ => "request headers",
+        }
+    }
 }
 
 /// A downstream stream with a deadline on each request head. Without a deadline it
@@ -82,14 +107,23 @@ impl Guarded {
         Guarded { inner, watch: None }
     }
 
-    /// `deadline` bounds the first head (it may include the TLS handshake); each later
-    /// head on the connection gets `limit` from its first byte.
+    /// HTTP/1: `deadline` bounds the first head (it may include the TLS handshake);
+    /// each later head on the connection gets `limit` from its first byte.
     pub fn with_deadline(inner: Stream, deadline: Instant, limit: Duration) -> Guarded {
+        Guarded::watched(inner, Phase::Head(HeadEnd::default()), deadline, limit)
+    }
+
+    /// HTTP/2: `deadline` bounds the connection preface; nothing after it.
+    pub fn with_preface_deadline(inner: Stream, deadline: Instant, limit: Duration) -> Guarded {
+        Guarded::watched(inner, Phase::Preface(H2_PREFACE_LEN), deadline, limit)
+    }
+
+    fn watched(inner: Stream, phase: Phase, deadline: Instant, limit: Duration) -> Guarded {
         Guarded {
             inner,
             watch: Some(Watch {
                 limit,
-                phase: Phase::Head(HeadEnd::default()),
+                phase,
                 deadline: Box::pin(tokio::time::sleep_until(deadline)),
                 expired: false,
             }),
@@ -115,7 +149,7 @@ impl Guarded {
 
 impl Watch {
     fn passed(&mut self, cx: &mut Context<'_>) -> bool {
-        matches!(self.phase, Phase::Head(_)) && self.deadline.as_mut().poll(cx).is_ready()
+        self.phase.armed() && self.deadline.as_mut().poll(cx).is_ready()
     }
 
     fn saw(&mut self, bytes: &[u8]) {
@@ -124,7 +158,14 @@ impl Watch {
         }
         let mut end = match self.phase {
             Phase::Head(end) => end,
-            Phase::Serving => return,
+            Phase::Preface(left) => {
+                self.phase = match left.saturating_sub(bytes.len()) {
+                    0 => Phase::Framed,
+                    left => Phase::Preface(left),
+                };
+                return;
+            }
+            Phase::Serving | Phase::Framed => return,
             Phase::Answered => {
                 let next = Instant::now() + self.limit;
                 self.deadline.as_mut().reset(next);
@@ -150,12 +191,13 @@ impl AsyncRead for Guarded {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         };
         if watch.passed(cx) {
+            let awaited = watch.phase.awaited();
             if !watch.expired {
                 watch.expired = true;
                 let limit = watch.limit;
                 tracing::info!(
                     peer = %this.peer(),
-                    "request headers not complete within {limit:?}: connection closed"
+                    "{awaited} not complete within {limit:?}: connection closed"
                 );
                 if let Some(m) = crate::metrics::get() {
                     m.denied.with_label_values(&["header_timeout"]).inc();
@@ -163,7 +205,7 @@ impl AsyncRead for Guarded {
             }
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "request headers not complete in time",
+                format!("{awaited} not complete in time"),
             )));
         }
         let before = buf.filled().len();

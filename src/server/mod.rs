@@ -12,7 +12,9 @@ use crate::config;
 use crate::live::{Live, TlsEndpoint};
 use crate::pool::registry::StateRegistry;
 use crate::proxy::Gateway;
+use crate::snapshot::Snapshot;
 use crate::tls::{CertResolver, ClientAuth};
+use pingora::apps::HttpServerOptions;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::services::background::background_service;
@@ -78,7 +80,8 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     ));
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
-    let proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(live.clone()));
+    let mut proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(live.clone()));
+    proxy.server_options = Some(http_options(&live.snapshot()));
     let mut service = Service::new(
         "modgate".to_string(),
         front::Front::new(proxy, front_listeners, live.clone()),
@@ -99,4 +102,13 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     ));
     tracing::info!(config = %config_path.display(), "modgate started");
     server.run_forever()
+}
+
+/// HTTP/1 connections get the keep-alive timeout per request (`proxy`); HTTP/2 ones
+/// only through these options, which Pingora reads from the proxy built here at start,
+/// so a reloaded value reaches HTTP/2 connections only after a restart.
+fn http_options(snapshot: &Snapshot) -> HttpServerOptions {
+    let mut options = HttpServerOptions::default();
+    options.h2_idle_timeout = Some(snapshot.server.limits.keepalive_timeout);
+    options
 }

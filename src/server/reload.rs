@@ -81,6 +81,11 @@ fn warn_about_restart_only_changes(old: &Snapshot, new: &Snapshot) {
             "listener or admin addresses changed: they take effect after a restart (or an upgrade)"
         );
     }
+    if old.server.limits.keepalive_timeout != new.server.limits.keepalive_timeout {
+        tracing::warn!(
+            "server.keepalive_timeout changed: HTTP/1 connections use it at once, HTTP/2 connections after a restart (or an upgrade)"
+        );
+    }
     if old.server.start != new.server.start {
         tracing::warn!(
             "server threads, grace period, pid file or upgrade socket changed: they take effect after a restart (or an upgrade)"
