@@ -8,7 +8,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 use support::goproxy::{url_path, GREET_MODULE, GREET_VERSION};
 use support::http::{get, get_streaming_len, try_request};
-use support::{eventually, free_port, metric, metrics, Gateway, Mode, ProxyDir, Upstream};
+use support::{
+    eventually, free_port, metric, metrics, one_pool_config, Gateway, Mode, ProxyDir, Upstream,
+};
 
 fn info() -> String {
     url_path(GREET_MODULE, GREET_VERSION, "info")
@@ -291,6 +293,34 @@ fn sigterm_lets_a_slow_download_finish() {
         exited.is_some(),
         "modgate did not exit within the grace period"
     );
+}
+
+#[test]
+fn the_last_log_lines_are_written_before_the_process_exits() {
+    let dir = ProxyDir::with_fixtures();
+    let upstream = Upstream::start(dir.path());
+    // No grace period: the exit follows the signal at once, while the answered
+    // request's access line may still wait in the log queue.
+    let mut gw = Gateway::start(&one_pool_config(
+        "server: {grace_period: 0s}\n",
+        &upstream.url(),
+    ));
+    assert_eq!(get(gw.addr, &info(), &[]).status, 200);
+    gw.signal("TERM");
+    let exited = gw.wait_exit(Duration::from_secs(15));
+    assert!(
+        exited.is_some_and(|status| status.success()),
+        "modgate did not exit cleanly: {exited:?}"
+    );
+    let log = gw.log();
+    let path = format!("\"path\":\"{}\"", info());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"target\":\"access\"") && l.contains(&path)),
+        "the access line of the last request is missing:\n{log}"
+    );
+    // Logged after the server stopped, just before the exit.
+    assert!(log.contains("modgate stopped"), "{log}");
 }
 
 #[test]

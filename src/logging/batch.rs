@@ -6,7 +6,7 @@
 //! few hundred wake-ups and writes a second instead of one per request, which is
 //! what a thread woken per line cost (a futex wake, a yield and a write each).
 //! The queue is bounded and blocks rather than drops when full: the access log is an
-//! audit trail.
+//! audit trail, and for the same reason the process flushes it before it exits.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -20,9 +20,15 @@ const QUEUE_LINES: usize = 4096;
 /// How long the writer lets lines gather after waking; also the most a line waits.
 const GATHER: Duration = Duration::from_millis(2);
 
+enum Message {
+    Line(Vec<u8>),
+    /// Answered once every line queued before it has been written.
+    Flush(SyncSender<()>),
+}
+
 #[derive(Clone)]
 pub struct Batched {
-    lines: SyncSender<Vec<u8>>,
+    lines: SyncSender<Message>,
 }
 
 impl Batched {
@@ -34,18 +40,30 @@ impl Batched {
             .spawn(move || write_batches(&queue, out))?;
         Ok(Batched { lines })
     }
+
+    /// Waits, at most `patience`, until every line queued so far has been written (the
+    /// process is about to exit, which would drop them). False if that took longer or
+    /// the writer has stopped.
+    pub fn flush(&self, patience: Duration) -> bool {
+        let (done, written) = sync_channel(1);
+        self.lines.send(Message::Flush(done)).is_ok() && written.recv_timeout(patience).is_ok()
+    }
 }
 
-fn write_batches(queue: &Receiver<Vec<u8>>, mut out: impl Write) {
+fn write_batches(queue: &Receiver<Message>, mut out: impl Write) {
     let mut batch = Vec::with_capacity(64 * 1024);
+    let mut flushes = Vec::new();
     while let Ok(first) = queue.recv() {
-        batch.extend_from_slice(&first);
+        take(first, &mut batch, &mut flushes);
         thread::sleep(GATHER);
-        while let Ok(line) = queue.try_recv() {
-            batch.extend_from_slice(&line);
+        while let Ok(next) = queue.try_recv() {
+            take(next, &mut batch, &mut flushes);
         }
         // Nowhere to report a failing log output; the next batch tries again.
         let _ = out.write_all(&batch).and_then(|()| out.flush());
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
         batch.clear();
         if batch.capacity() > 1024 * 1024 {
             batch.shrink_to(64 * 1024);
@@ -53,15 +71,22 @@ fn write_batches(queue: &Receiver<Vec<u8>>, mut out: impl Write) {
     }
 }
 
+fn take(message: Message, batch: &mut Vec<u8>, flushes: &mut Vec<SyncSender<()>>) {
+    match message {
+        Message::Line(line) => batch.extend_from_slice(&line),
+        Message::Flush(done) => flushes.push(done),
+    }
+}
+
 /// One event's line, as tracing's formatter writes it.
 pub struct Line<'a> {
-    lines: &'a SyncSender<Vec<u8>>,
+    lines: &'a SyncSender<Message>,
 }
 
 impl Write for Line<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.lines
-            .send(buf.to_vec())
+            .send(Message::Line(buf.to_vec()))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the log writer stopped"))?;
         Ok(buf.len())
     }
@@ -98,6 +123,22 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_flush_returns_once_every_earlier_line_is_written() {
+        let out = Shared::default();
+        let batched = Batched::start(out.clone()).expect("writer thread");
+        for i in 0..100 {
+            batched
+                .make_writer()
+                .write_all(format!("line {i}\n").as_bytes())
+                .expect("queued");
+        }
+        assert!(batched.flush(Duration::from_secs(10)), "flush gave up");
+        let expected: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let written = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
+        assert_eq!(written, expected);
     }
 
     #[test]

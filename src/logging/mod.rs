@@ -4,7 +4,16 @@
 mod batch;
 
 use crate::snapshot::{LogFormat, LogSettings};
+use std::sync::OnceLock;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
+
+/// The writer behind the installed subscriber, kept to flush it at exit.
+static WRITER: OnceLock<batch::Batched> = OnceLock::new();
+
+/// How long the exit waits for a stalled output before giving its lines up; below
+/// the 30 s systemd waits before it kills.
+const FLUSH_PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn init(settings: &LogSettings) {
     // RUST_LOG overrides the file, as operators expect. rustls warns on every client
@@ -21,10 +30,23 @@ pub fn init(settings: &LogSettings) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
+        .with_writer(writer.clone());
     // Only the first call installs; tests and `check` may call it again.
-    let _ = match settings.format {
+    let installed = match settings.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+    if installed.is_ok() {
+        let _ = WRITER.set(writer);
+    }
+}
+
+/// Writes out every line logged so far: the lines wait in a queue for a moment, and
+/// the process exit would drop them.
+pub fn flush() {
+    if let Some(writer) = WRITER.get() {
+        // A stalled output gets its patience and then its lines are given up; saying
+        // so would go to the same stalled output.
+        let _ = writer.flush(FLUSH_PATIENCE);
+    }
 }

@@ -16,13 +16,14 @@ use crate::snapshot::Snapshot;
 use crate::tls::{CertResolver, ClientAuth};
 use pingora::apps::HttpServerOptions;
 use pingora::server::configuration::{Opt, ServerConf};
-use pingora::server::Server;
+use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Starts the gateway in the foreground; returns only on a start-up error.
+/// Runs the gateway in the foreground until it is stopped (SIGTERM, SIGINT, or SIGQUIT
+/// for an upgrade); an error only at start-up.
 pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     let states = StateRegistry::default();
     let snapshot = config::load(config_path, &states).map_err(|e| e.to_string())?;
@@ -101,7 +102,12 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         supervisor::Supervisor::new(live),
     ));
     tracing::info!(config = %config_path.display(), "modgate started");
-    server.run_forever()
+    // Not `run_forever`: it exits the process itself, dropping the log lines still
+    // queued for the writer thread.
+    server.run(RunArgs::default());
+    tracing::info!("modgate stopped");
+    crate::logging::flush();
+    Ok(())
 }
 
 /// HTTP/1 connections get the keep-alive timeout per request (`proxy`); HTTP/2 ones
