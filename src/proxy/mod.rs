@@ -67,7 +67,7 @@ impl ProxyHttp for Gateway {
         // Only bound connections the client asked to keep (Pingora would keep those
         // forever); HTTP/1.0 and `Connection: close` stay closed.
         if session.get_keepalive().is_some() {
-            session.set_keepalive(Some(limits.keepalive_timeout.as_secs().max(1)));
+            session.set_keepalive(Some(keepalive_seconds(limits.keepalive_timeout)));
         }
         if let Some(answer) = limits::check(session.req_header(), limits) {
             return refuse(session, ctx, answer).await;
@@ -299,8 +299,28 @@ async fn refuse(
     Ok(true)
 }
 
+/// Pingora counts HTTP/1 keep-alive in whole seconds and takes 0 for forever. The
+/// configuration refuses 0; a fraction rounds up, so no connection is cut shorter than
+/// configured.
+fn keepalive_seconds(timeout: Duration) -> u64 {
+    timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)
+}
+
 /// Exponential backoff with full jitter: 25 ms, 50 ms, 100 ms… capped at 1 s.
 fn backoff(retry: u32) -> Duration {
     let ceiling = 25u64.saturating_mul(1 << retry.min(6)).min(1000);
     Duration::from_millis(rand::random::<u64>() % (ceiling + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keepalive_seconds;
+    use std::time::Duration;
+
+    #[test]
+    fn keepalive_rounds_up_to_whole_seconds() {
+        assert_eq!(keepalive_seconds(Duration::from_secs(60)), 60);
+        assert_eq!(keepalive_seconds(Duration::from_millis(1500)), 2);
+        assert_eq!(keepalive_seconds(Duration::from_millis(1)), 1);
+    }
 }

@@ -192,9 +192,9 @@ fn health(ctx: &mut Ctx, path: &str, check: &file::HealthCheck) -> Option<Health
         Some(n) => n,
         None => default,
     };
-    let spec = HealthSpec {
+    Some(HealthSpec {
         path: probe,
-        interval: ctx.duration(
+        interval: ctx.nonzero_duration(
             &format!("{path}.interval"),
             check.interval.as_deref(),
             Duration::from_secs(10),
@@ -206,14 +206,7 @@ fn health(ctx: &mut Ctx, path: &str, check: &file::HealthCheck) -> Option<Health
         ),
         healthy_threshold: threshold(ctx, "healthy_threshold", check.healthy_threshold, 2),
         unhealthy_threshold: threshold(ctx, "unhealthy_threshold", check.unhealthy_threshold, 3),
-    };
-    if spec.interval.is_zero() {
-        ctx.error(
-            &format!("{path}.interval"),
-            "interval must be greater than 0",
-        );
-    }
-    Some(spec)
+    })
 }
 
 /// Reads a PEM bundle of CA certificates; each must parse as X.509 so that nothing

@@ -38,13 +38,12 @@ pub(super) fn server(ctx: &mut Ctx, server: &file::Server) -> ServerSettings {
         upgrade_socket: server.upgrade_socket.as_deref().map(|p| ctx.resolve(p)),
     };
     let limits = ClientLimits {
-        keepalive_timeout: ctx.duration(
+        keepalive_timeout: ctx.nonzero_duration(
             "server.keepalive_timeout",
             server.keepalive_timeout.as_deref(),
             Duration::from_secs(60),
         ),
-        header_timeout: nonzero_duration(
-            ctx,
+        header_timeout: ctx.nonzero_duration(
             "server.header_timeout",
             server.header_timeout.as_deref(),
             Duration::from_secs(10),
@@ -63,16 +62,6 @@ pub(super) fn server(ctx: &mut Ctx, server: &file::Server) -> ServerSettings {
         ),
     };
     ServerSettings { start, limits }
-}
-
-/// A zero timeout would close every connection before its first request.
-fn nonzero_duration(ctx: &mut Ctx, path: &str, text: Option<&str>, default: Duration) -> Duration {
-    let duration = ctx.duration(path, text, default);
-    if duration.is_zero() {
-        ctx.error(path, format!("{path} must be longer than 0, e.g. 10s"));
-        return default;
-    }
-    duration
 }
 
 pub(super) fn log(ctx: &mut Ctx, log: &file::Log) -> LogSettings {

@@ -130,6 +130,28 @@ fn zero_header_timeout() {
 }
 
 #[test]
+fn zero_keepalive_timeout() {
+    // Pingora takes a keep-alive of 0 seconds to mean forever.
+    one_error(
+        &format!("server:\n  keepalive_timeout: 0s{BASE}"),
+        2,
+        "server.keepalive_timeout must be longer than 0, e.g. 60s",
+    );
+}
+
+#[test]
+fn zero_health_interval() {
+    one_error(
+        &BASE.replace(
+            "  public:\n",
+            "  public:\n    health_check:\n      path: /x\n      interval: 0ms\n",
+        ),
+        8,
+        "pools.public.health_check.interval must be longer than 0, e.g. 10s",
+    );
+}
+
+#[test]
 fn client_limits_have_safe_defaults() {
     let limits = compile(BASE).expect("base").server.limits;
     assert_eq!(limits.header_timeout, std::time::Duration::from_secs(10));
