@@ -16,7 +16,8 @@ pub struct Route {
 /// Routes in file order, indexed by the literal leading path elements of their
 /// patterns, so a lookup tests only the routes that could match: with a thousand
 /// routes under `github.com/...`, a module tests the few whose prefix it shares.
-#[derive(Debug, Default)]
+/// Built only by `new`, which always makes the root node `find` starts from.
+#[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
     index: Vec<Node>,
