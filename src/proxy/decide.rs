@@ -134,25 +134,28 @@ where
             ),
         );
     }
+    // A GOPROXY request, or else (Err) an admin endpoint asked for on a listener.
     let request = match classify(inbound.path) {
-        Ok(request) => Some(request),
-        Err(Refusal::NotFound) if Endpoint::from_path(inbound.path).is_some() => None,
+        Ok(request) => Ok(request),
         Err(Refusal::BadRequest(why)) => {
             return decision(
                 None,
                 refuse(400, DenyReason::BadRequest, format!("modgate: {why}\n")),
             )
         }
-        Err(Refusal::NotFound) => {
-            return decision(
-                None,
-                refuse(
-                    404,
-                    DenyReason::NoRoute,
-                    "modgate: not a module proxy path\n".into(),
-                ),
-            )
-        }
+        Err(Refusal::NotFound) => match Endpoint::from_path(inbound.path) {
+            Some(endpoint) => Err(endpoint),
+            None => {
+                return decision(
+                    None,
+                    refuse(
+                        404,
+                        DenyReason::NoRoute,
+                        "modgate: not a module proxy path\n".into(),
+                    ),
+                )
+            }
+        },
     };
     let presented = presented_key(inbound.api_key, inbound.authorization);
     let key = match &presented {
@@ -173,19 +176,20 @@ where
         }
     };
     let key_id = grant.key_id.clone();
-    let Some(request) = request else {
-        let outcome = match Endpoint::from_path(inbound.path) {
-            Some(endpoint) if grant.admin => Outcome::Admin(endpoint),
-            _ => refuse(
+    let request = match request {
+        Ok(request) => request,
+        Err(endpoint) if grant.admin => return decision(key_id, Outcome::Admin(endpoint)),
+        Err(_) => {
+            let refusal = refuse(
                 403,
                 DenyReason::Forbidden,
                 format!(
                     "modgate: {} may not read the admin endpoints; a role with admin: true can\n",
                     who(&grant.key_id)
                 ),
-            ),
-        };
-        return decision(key_id, outcome);
+            );
+            return decision(key_id, refusal);
+        }
     };
     let may_read = |route: usize| -> Result<(), Outcome> {
         if grant.routes.contains(route) {
