@@ -3,6 +3,7 @@
 //! same TLS front and keys as the go command).
 
 use crate::snapshot::Snapshot;
+use crate::TEXT_PLAIN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -29,8 +30,6 @@ pub struct Report {
     pub body: Vec<u8>,
 }
 
-const TEXT: &str = "text/plain; charset=utf-8";
-
 pub fn report(endpoint: Endpoint, snapshot: &Snapshot) -> Report {
     match endpoint {
         Endpoint::Metrics => Report {
@@ -40,7 +39,7 @@ pub fn report(endpoint: Endpoint, snapshot: &Snapshot) -> Report {
         },
         Endpoint::Health => Report {
             status: 200,
-            content_type: TEXT,
+            content_type: TEXT_PLAIN,
             body: b"ok\n".to_vec(),
         },
         Endpoint::Ready => {
@@ -63,7 +62,7 @@ pub fn report(endpoint: Endpoint, snapshot: &Snapshot) -> Report {
             };
             Report {
                 status,
-                content_type: TEXT,
+                content_type: TEXT_PLAIN,
                 body: body.into_bytes(),
             }
         }

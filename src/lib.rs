@@ -21,3 +21,7 @@ pub mod route;
 pub mod server;
 pub mod snapshot;
 pub mod tls;
+
+/// The type of every answer modgate writes itself for people: refusals the go command
+/// prints, and the admin endpoints' short reports.
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";

@@ -3,6 +3,7 @@
 //! are written directly rather than through `respond_error`.
 
 use super::decide::Answer;
+use crate::TEXT_PLAIN;
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
@@ -14,14 +15,7 @@ pub async fn answer(session: &mut Session, answer: &Answer) -> Result<()> {
 
 pub async fn plain(session: &mut Session, status: u16, body: &str, challenge: bool) -> Result<()> {
     let body = body.as_bytes().to_vec();
-    write(
-        session,
-        status,
-        "text/plain; charset=utf-8",
-        body,
-        challenge,
-    )
-    .await
+    write(session, status, TEXT_PLAIN, body, challenge).await
 }
 
 pub async fn write(

@@ -3,6 +3,7 @@
 
 use crate::admin::{report, Endpoint};
 use crate::live::Live;
+use crate::TEXT_PLAIN;
 use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
@@ -41,7 +42,7 @@ impl ServeHttp for AdminApp {
             }
             None => answer(
                 404,
-                "text/plain; charset=utf-8",
+                TEXT_PLAIN,
                 b"admin endpoints: /metrics /healthz /readyz\n".to_vec(),
             ),
         }
