@@ -50,19 +50,40 @@ pub struct Probe {
     timeout: Duration,
 }
 
+/// The request a health check sends to `backend` for the spec's `path`. The
+/// configuration check builds it too, so a path it cannot carry is refused there.
+pub fn probe_request(backend: &Backend, path: &str) -> pingora::Result<RequestHeader> {
+    let target = format!("{}{}", backend.base_path, path);
+    let mut request = RequestHeader::build("GET", target.as_bytes(), None)?;
+    request.insert_header("Host", backend.host_header())?;
+    Ok(request)
+}
+
+/// The backend's probe, if its pool has a health check. One that cannot be built (the
+/// configuration check rules that out) takes the backend out, loudly: a check that
+/// cannot run cannot pass.
+pub fn probe(pool: &Pool, backend: &Backend) -> Option<Probe> {
+    let spec = pool.health.as_ref()?;
+    match Probe::new(pool, backend, spec) {
+        Ok(probe) => Some(probe),
+        Err(error) => {
+            tracing::error!(pool = %pool.name, backend = %backend.url, %error, "the health check cannot be built; backend taken out");
+            backend.state.set_up(false);
+            None
+        }
+    }
+}
+
 impl Probe {
-    pub fn new(pool: &Pool, backend: &Backend, spec: &HealthSpec) -> Option<Probe> {
+    fn new(pool: &Pool, backend: &Backend, spec: &HealthSpec) -> pingora::Result<Probe> {
         let mut check = HttpHealthCheck::new(&backend.host_header(), backend.tls);
         // The address is the target's, given to each check; this one is a placeholder.
         let placeholder = std::net::SocketAddr::from(([0, 0, 0, 0], backend.port));
         check.peer_template = backend_peer(pool, backend, placeholder);
         check.peer_template.options.connection_timeout = Some(spec.timeout);
         check.peer_template.options.read_timeout = Some(spec.timeout);
-        let path = format!("{}{}", backend.base_path, spec.path);
-        let mut request = RequestHeader::build("GET", path.as_bytes(), None).ok()?;
-        request.insert_header("Host", backend.host_header()).ok()?;
-        check.req = request;
-        Some(Probe {
+        check.req = probe_request(backend, &spec.path)?;
+        Ok(Probe {
             check,
             timeout: spec.timeout,
         })
@@ -111,10 +132,7 @@ pub async fn watch(pool: Arc<Pool>, index: usize) {
         return;
     };
     let state: &BackendState = &backend.state;
-    let probe = pool
-        .health
-        .as_ref()
-        .and_then(|spec| Some((spec, Probe::new(&pool, backend, spec)?)));
+    let probe = pool.health.as_ref().zip(probe(&pool, backend));
     let mut streak = Streak::default();
     loop {
         resolve(backend).await;

@@ -54,11 +54,7 @@ async fn prepare_new_backends(old: &Snapshot, new: &Snapshot) {
             checks.push(tokio::spawn(async move {
                 let backend = &pool.backends[index];
                 health::resolve(backend).await;
-                if let Some(probe) = pool
-                    .health
-                    .as_ref()
-                    .and_then(|spec| health::Probe::new(&pool, backend, spec))
-                {
+                if let Some(probe) = health::probe(&pool, backend) {
                     backend.state.set_up(probe.passes(backend).await);
                 }
             }));

@@ -1,7 +1,7 @@
 use super::{valid_name, Ctx};
 use crate::config::file;
 use crate::pool::registry::StateRegistry;
-use crate::pool::{Backend, HealthSpec, Pool};
+use crate::pool::{health, Backend, HealthSpec, Pool};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -46,7 +46,7 @@ fn compile_pool(
             format!("pool {name:?} has no backends: add - url: https://..."),
         );
     }
-    let backends = pool
+    let backends: Vec<Backend> = pool
         .backends
         .iter()
         .enumerate()
@@ -55,7 +55,7 @@ fn compile_pool(
     let health = pool
         .health_check
         .as_ref()
-        .and_then(|h| health(ctx, &format!("{path}.health_check"), h));
+        .and_then(|h| health(ctx, &format!("{path}.health_check"), h, &backends));
     let connect_timeout = ctx.duration(
         &format!("{path}.connect_timeout"),
         pool.connect_timeout.as_deref(),
@@ -170,7 +170,12 @@ fn backend(
     })
 }
 
-fn health(ctx: &mut Ctx, path: &str, check: &file::HealthCheck) -> Option<HealthSpec> {
+fn health(
+    ctx: &mut Ctx,
+    path: &str,
+    check: &file::HealthCheck,
+    backends: &[Backend],
+) -> Option<HealthSpec> {
     let Some(probe) = check.path.clone() else {
         ctx.error(path, "health_check needs a path that the backends answer with 200, e.g. path: /golang.org/x/text/@v/list");
         return None;
@@ -179,6 +184,14 @@ fn health(ctx: &mut Ctx, path: &str, check: &file::HealthCheck) -> Option<Health
         ctx.error(
             &format!("{path}.path"),
             format!("health check path {probe:?} must start with /"),
+        );
+    } else if backends
+        .iter()
+        .any(|b| health::probe_request(b, &probe).is_err())
+    {
+        ctx.error(
+            &format!("{path}.path"),
+            format!("health check path {probe:?} is not a valid request path: percent-encode spaces and other special characters"),
         );
     }
     let threshold = |ctx: &mut Ctx, field: &str, value: Option<u32>, default: u32| match value {

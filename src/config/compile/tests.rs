@@ -269,6 +269,18 @@ fn health_check_needs_a_path() {
 }
 
 #[test]
+fn health_check_path_must_be_a_request_path() {
+    one_error(
+        &BASE.replace(
+            "  public:\n",
+            "  public:\n    health_check:\n      path: \"/golang.org/x/text/@v/ list\"\n",
+        ),
+        7,
+        "is not a valid request path",
+    );
+}
+
+#[test]
 fn bad_cidr() {
     one_error(
         &with("access:\n  default: deny\n  rules:\n    - allow: [\"10.0.0.0/33\"]\n"),
