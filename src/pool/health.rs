@@ -126,13 +126,17 @@ pub async fn resolve(backend: &Backend) {
 }
 
 /// Runs until aborted by the supervisor (when the snapshot no longer has this
-/// backend with this spec).
-pub async fn watch(pool: Arc<Pool>, index: usize) {
+/// backend with this spec). `prepared`: the probe a reload built for the backend's
+/// first check, if it did.
+pub async fn watch(pool: Arc<Pool>, index: usize, prepared: Option<Probe>) {
     let Some(backend) = pool.backends.get(index) else {
         return;
     };
     let state: &BackendState = &backend.state;
-    let probe = pool.health.as_ref().zip(probe(&pool, backend));
+    let probe = pool
+        .health
+        .as_ref()
+        .zip(prepared.or_else(|| probe(&pool, backend)));
     let mut streak = Streak::default();
     loop {
         resolve(backend).await;

@@ -4,11 +4,16 @@
 
 use crate::config;
 use crate::live::Live;
-use crate::pool::health;
+use crate::pool::health::{self, Probe};
 use crate::snapshot::Snapshot;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-pub async fn reload(live: &Live) -> Result<Arc<Snapshot>, config::ConfigErrors> {
+/// The probes built for the backends a reload added, by (pool, backend) index in the
+/// new snapshot: their watchers take them over rather than build them again.
+pub type Probes = HashMap<(usize, usize), Probe>;
+
+pub async fn reload(live: &Live) -> Result<(Arc<Snapshot>, Probes), config::ConfigErrors> {
     let metrics = crate::metrics::get();
     let path = live.config_path.clone();
     let loaded = config::load(&path, &live.states);
@@ -24,7 +29,7 @@ pub async fn reload(live: &Live) -> Result<Arc<Snapshot>, config::ConfigErrors> 
     };
     let old = live.snapshot();
     warn_about_restart_only_changes(&old, &new);
-    prepare_new_backends(&old, &new).await;
+    let probes = prepare_new_backends(&old, &new).await;
     live.replace_tls(&new);
     live.publish(new);
     if let Some(m) = metrics {
@@ -32,12 +37,12 @@ pub async fn reload(live: &Live) -> Result<Arc<Snapshot>, config::ConfigErrors> 
         m.last_reload_success.set(crate::metrics::now_seconds());
     }
     tracing::info!(config = %path.display(), "configuration reloaded");
-    Ok(live.snapshot())
+    Ok((live.snapshot(), probes))
 }
 
 /// Backends this reload adds start with a check of their own (in parallel), so a
 /// dead one never takes traffic; backends kept from the old snapshot keep their state.
-async fn prepare_new_backends(old: &Snapshot, new: &Snapshot) {
+async fn prepare_new_backends(old: &Snapshot, new: &Snapshot) -> Probes {
     let known = |state: &Arc<crate::pool::BackendState>| {
         old.pools
             .iter()
@@ -45,24 +50,29 @@ async fn prepare_new_backends(old: &Snapshot, new: &Snapshot) {
             .any(|b| Arc::ptr_eq(&b.state, state))
     };
     let mut checks = Vec::new();
-    for pool in &new.pools {
-        for (index, backend) in pool.backends.iter().enumerate() {
+    for (p, pool) in new.pools.iter().enumerate() {
+        for (b, backend) in pool.backends.iter().enumerate() {
             if known(&backend.state) {
                 continue;
             }
             let pool = pool.clone();
-            checks.push(tokio::spawn(async move {
-                let backend = &pool.backends[index];
+            let check = tokio::spawn(async move {
+                let backend = &pool.backends[b];
                 health::resolve(backend).await;
-                if let Some(probe) = health::probe(&pool, backend) {
-                    backend.state.set_up(probe.passes(backend).await);
-                }
-            }));
+                let probe = health::probe(&pool, backend)?;
+                backend.state.set_up(probe.passes(backend).await);
+                Some(probe)
+            });
+            checks.push(((p, b), check));
         }
     }
-    for check in checks {
-        let _ = check.await;
+    let mut probes = Probes::new();
+    for (at, check) in checks {
+        if let Ok(Some(probe)) = check.await {
+            probes.insert(at, probe);
+        }
     }
+    probes
 }
 
 fn warn_about_restart_only_changes(old: &Snapshot, new: &Snapshot) {

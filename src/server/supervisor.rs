@@ -2,7 +2,7 @@
 //! health and address watchers kept in step with the current snapshot, and reloads
 //! on SIGHUP or when the configuration file changes.
 
-use super::reload::reload;
+use super::reload::{reload, Probes};
 use crate::live::Live;
 use crate::pool::health;
 use crate::snapshot::Snapshot;
@@ -62,8 +62,14 @@ fn watcher_key(snapshot: &Snapshot, pool: usize, backend: usize) -> String {
     )
 }
 
-/// Starts watchers the snapshot needs and stops those it no longer has.
-fn reconcile(snapshot: &Snapshot, watchers: &mut HashMap<String, AbortHandle>, reloaded: bool) {
+/// Starts watchers the snapshot needs and stops those it no longer has; a new watcher
+/// takes its backend's probe from `probes` when the reload already built one.
+fn reconcile(
+    snapshot: &Snapshot,
+    watchers: &mut HashMap<String, AbortHandle>,
+    reloaded: bool,
+    mut probes: Probes,
+) {
     let mut wanted = HashMap::new();
     for (p, pool) in snapshot.pools.iter().enumerate() {
         for b in 0..pool.backends.len() {
@@ -79,7 +85,8 @@ fn reconcile(snapshot: &Snapshot, watchers: &mut HashMap<String, AbortHandle>, r
     });
     for (key, (p, b)) in wanted {
         watchers.entry(key).or_insert_with(|| {
-            tokio::spawn(health::watch(snapshot.pools[p].clone(), b)).abort_handle()
+            let probe = probes.remove(&(p, b));
+            tokio::spawn(health::watch(snapshot.pools[p].clone(), b, probe)).abort_handle()
         });
     }
     // A reload drops the series of backends it removed; the watchers keep the rest
@@ -136,7 +143,7 @@ fn watch_file(live: &Live) -> Option<(notify::RecommendedWatcher, mpsc::Unbounde
 impl BackgroundService for Supervisor {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut watchers = HashMap::new();
-        reconcile(&self.live.snapshot(), &mut watchers, false);
+        reconcile(&self.live.snapshot(), &mut watchers, false, Probes::new());
         let mut hangup = match signal(SignalKind::hangup()) {
             Ok(hangup) => Some(hangup),
             Err(error) => {
@@ -161,8 +168,8 @@ impl BackgroundService for Supervisor {
                 }
             };
             tracing::info!(reason, "reloading configuration");
-            if let Ok(snapshot) = reload(&self.live).await {
-                reconcile(&snapshot, &mut watchers, true);
+            if let Ok((snapshot, probes)) = reload(&self.live).await {
+                reconcile(&snapshot, &mut watchers, true, probes);
             }
         }
         for handle in watchers.values() {
