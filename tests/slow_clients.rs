@@ -1,9 +1,9 @@
 //! Clients that take too long: a request head sent a byte at a time, a TLS handshake
 //! never finished, or an HTTP/2 preface never sent, is closed once
-//! `server.header_timeout` has passed and holds up nobody else, even with a single
-//! worker thread. A kept connection may idle longer than that (the keep-alive timeout
-//! governs idling, over HTTP/2 too); the deadline of its next head starts at that
-//! head's first byte.
+//! `server.header_timeout` has passed (on the admin listener too) and holds up nobody
+//! else, even with a single worker thread. A kept connection may idle longer than that
+//! (the keep-alive timeout governs idling, over HTTP/2 too); the deadline of its next
+//! head starts at that head's first byte.
 
 mod support;
 
@@ -233,6 +233,24 @@ fn a_trickled_head_is_closed_and_holds_nobody_up() {
         "{}",
         gw.log()
     );
+}
+
+#[test]
+fn a_trickled_head_on_the_admin_listener_is_closed() {
+    let setup = setup();
+    let gw = &setup.gw;
+
+    let admin = gw.admin.expect("admin address");
+    assert_closed_at_the_deadline(
+        trickle(&mut plain(admin)),
+        "a trickled head on the admin listener",
+    );
+    eventually("the admin header timeout counted", || {
+        metric(
+            &metrics(gw),
+            "modgate_denied_total{reason=\"header_timeout\"}",
+        ) == Some(1.0)
+    });
 }
 
 #[test]

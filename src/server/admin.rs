@@ -1,23 +1,55 @@
 //! The admin listener: `/metrics` (Prometheus text), `/healthz` (the process answers)
 //! and `/readyz` (a configuration is loaded and every pool has a healthy backend).
+//! Its request heads have the listeners' deadline: whoever can reach the port could
+//! otherwise hold connections open by sending nothing.
 
+use super::head_deadline::Guarded;
 use crate::admin::{report, Endpoint};
 use crate::live::Live;
 use crate::TEXT_PLAIN;
 use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
+use pingora::apps::ServerApp;
 use pingora::protocols::http::ServerSession;
+use pingora::protocols::Stream;
+use pingora::server::ShutdownWatch;
 use std::sync::Arc;
+use tokio::time::Instant;
 
-pub struct AdminApp {
+pub struct AdminListener {
+    app: Arc<AdminApp>,
     live: Arc<Live>,
 }
 
-impl AdminApp {
-    pub fn new(live: Arc<Live>) -> AdminApp {
-        AdminApp { live }
+impl AdminListener {
+    pub fn new(live: Arc<Live>) -> AdminListener {
+        AdminListener {
+            app: Arc::new(AdminApp { live: live.clone() }),
+            live,
+        }
     }
+}
+
+#[async_trait]
+impl ServerApp for AdminListener {
+    async fn process_new(
+        self: &Arc<Self>,
+        stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        let limit = self.live.snapshot().server.limits.header_timeout;
+        let stream = Guarded::with_deadline(stream, Instant::now() + limit, limit);
+        self.app.process_new(Box::new(stream), shutdown).await
+    }
+
+    async fn cleanup(&self) {
+        self.app.cleanup().await
+    }
+}
+
+struct AdminApp {
+    live: Arc<Live>,
 }
 
 fn answer(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {

@@ -93,7 +93,8 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
     }
     server.add_service(service);
     if let Some(admin) = admin_address {
-        let mut service = Service::new("admin".to_string(), admin::AdminApp::new(live.clone()));
+        let mut service =
+            Service::new("admin".to_string(), admin::AdminListener::new(live.clone()));
         service.add_tcp(&admin.to_string());
         server.add_service(service);
     }
