@@ -3,12 +3,13 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use support::goproxy::{info_json, url_path, GREET_MODULE, GREET_VERSION};
 use support::http::{get, Response};
-use support::{free_port, Gateway, Mode, ProxyDir, Upstream};
+use support::{eventually, free_port, Gateway, Mode, ProxyDir, Upstream};
 
 /// The path every health check in this file probes (never asked by the client).
 const HEALTH_PATH: &str = "/example.com/greet/@v/list";
@@ -287,6 +288,37 @@ fn no_healthy_backend_is_a_503_naming_the_pool() {
         assert_eq!(get(gw.addr, &path, &[]).status, 503);
     }
     assert_eq!((client_requests(&a), client_requests(&b)), before);
+}
+
+#[test]
+fn readyz_is_503_while_a_pool_has_no_healthy_backend() {
+    let dir = ProxyDir::with_fixtures();
+    let a = Upstream::start(dir.path());
+    let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let gw = Gateway::start(&format!(
+        "admin: {{address: \"{admin}\"}}\n{}",
+        config(&[&a], &health_check())
+    ));
+    let ready = || get(admin, "/readyz", &[]);
+    assert_eq!(gw.admin, Some(admin));
+    eventually("ready while the backend passes", || ready().status == 200);
+
+    a.set_mode(Mode::Status(500));
+    eventually("not ready once the backend is out", || {
+        ready().status == 503
+    });
+    let not_ready = ready();
+    assert_eq!(
+        not_ready.text(),
+        "not ready: no healthy backend in pool(s) mirrors\n"
+    );
+    // Liveness is another matter: the process still answers.
+    assert_eq!(get(admin, "/healthz", &[]).status, 200);
+
+    a.set_mode(Mode::Serve);
+    eventually("ready again once the backend is back", || {
+        ready().status == 200
+    });
 }
 
 #[test]

@@ -118,6 +118,39 @@ fn a_reload_moves_a_route_without_losing_a_request() {
 }
 
 #[test]
+fn a_reload_of_the_client_limits_applies_to_new_connections() {
+    let dir = ProxyDir::with_fixtures();
+    let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));
+    let (listen, admin) = (free_port(), free_port());
+    let gw = Gateway::start(&two_pool_config(listen, admin, &a, &b, "a", ""));
+    let padding = "x".repeat(2000);
+    let padded = [("X-Padding", padding.as_str())];
+    assert_eq!(get(gw.addr, &info(), &padded).status, 200);
+
+    gw.write_config(&two_pool_config(
+        listen,
+        admin,
+        &a,
+        &b,
+        "a",
+        "server: {max_header_bytes: 1000}\n",
+    ));
+    eventually("the reload", || {
+        metric(
+            &metrics(&gw),
+            "modgate_config_reloads_total{result=\"success\"}",
+        ) == Some(1.0)
+    });
+    let refused = get(gw.addr, &info(), &padded);
+    assert_eq!(refused.status, 431, "{}", refused.text());
+    assert_eq!(
+        refused.text(),
+        "modgate: the request headers are larger than 1000 bytes\n"
+    );
+    assert_eq!(get(gw.addr, &info(), &[]).status, 200);
+}
+
+#[test]
 fn an_invalid_file_changes_nothing_and_is_counted() {
     let dir = ProxyDir::with_fixtures();
     let (a, b) = (Upstream::start(dir.path()), Upstream::start(dir.path()));

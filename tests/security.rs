@@ -433,6 +433,32 @@ fn admin_endpoints_on_a_listener_need_a_key_with_an_admin_role() {
 }
 
 #[test]
+fn an_anonymous_admin_role_opens_the_admin_endpoints_but_a_wrong_key_is_refused() {
+    let s = Setup::start(Some("engineer"));
+    let addr = s.gw.addr;
+    let metrics = get(addr, "/metrics", &[]);
+    assert_eq!(metrics.status, 200, "{}", metrics.text());
+    assert!(
+        metrics.text().contains("modgate_build_info"),
+        "{}",
+        metrics.text()
+    );
+    let health = get(addr, "/healthz", &[]);
+    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+    let ready = get(addr, "/readyz", &[]);
+    assert_eq!((ready.status, ready.text().as_str()), (200, "ready\n"));
+
+    for (how, header, value) in presentations(WRONG_KEY) {
+        let r = get(addr, "/metrics", &[(header, &value)]);
+        assert_unauthorized(&r, &format!("wrong key by {how} on /metrics"), "not valid");
+    }
+    // A key brings its own roles, not the anonymous one.
+    let reader = get(addr, "/metrics", &[("X-API-Key", CI_KEY)]);
+    assert_eq!(reader.status, 403, "{}", reader.text());
+    assert_eq!(s.upstream_requests(), 0);
+}
+
+#[test]
 fn the_anonymous_role_reads_without_a_key_but_a_wrong_key_is_still_refused() {
     let s = Setup::start(Some("reader"));
     let addr = s.gw.addr;

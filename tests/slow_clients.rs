@@ -236,6 +236,30 @@ fn a_trickled_head_is_closed_and_holds_nobody_up() {
 }
 
 #[test]
+fn a_silent_plaintext_client_is_closed() {
+    let setup = setup();
+    let gw = &setup.gw;
+
+    let started = Instant::now();
+    let mut silent = plain(gw.addr);
+    let mut waited = 0;
+    while !closed(&mut silent) {
+        waited += 1;
+        assert!(
+            waited < TRICKLE_BYTES,
+            "a plaintext client that sent nothing was kept"
+        );
+    }
+    assert_closed_at_the_deadline(Some(started.elapsed()), "a silent plaintext client");
+    eventually("the header timeout counted", || {
+        metric(
+            &metrics(gw),
+            "modgate_denied_total{reason=\"header_timeout\"}",
+        ) == Some(1.0)
+    });
+}
+
+#[test]
 fn a_trickled_head_on_the_admin_listener_is_closed() {
     let setup = setup();
     let gw = &setup.gw;
