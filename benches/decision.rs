@@ -1,6 +1,6 @@
 //! The decision path without I/O at production-scale sizes: request parsing, address
-//! rules (10,000 CIDRs), key check (10,000 keys), route match (1,000 routes), and the
-//! compile-and-swap of a configuration that size.
+//! rules (10,000 CIDRs), key check (10,000 keys), route match (1,000 routes, and the
+//! route index's worst case), and the compile-and-swap of a configuration that size.
 //!
 //! cargo bench --bench decision
 
@@ -41,6 +41,22 @@ fn large_config() -> String {
     y
 }
 
+/// The route index's worst case: 999 routes whose patterns share the literal prefix
+/// `github.com` and have a wildcard next (`github.com/*/team-N`), then the catch-all.
+/// A `github.com/...` module none of them matches walks to the `github.com` node and
+/// tests every one of those globs before the catch-all's match stands.
+fn shared_prefix_config() -> String {
+    let mut y = String::from("listeners: [{address: \"127.0.0.1:8443\"}]\npools:\n  public: {backends: [{url: \"http://127.0.0.1:3000\"}]}\n  corp: {backends: [{url: \"http://127.0.0.1:3001\"}]}\nroutes:\n");
+    for i in 0..ROUTES - 1 {
+        let _ = writeln!(
+            y,
+            "  - {{name: team-{i}, modules: [\"github.com/*/team-{i}\"], pools: [corp]}}"
+        );
+    }
+    y.push_str("  - {name: public, modules: [\"*\"], pools: [public]}\n");
+    y
+}
+
 fn compile(text: &str) -> Snapshot {
     match compile_text(
         Path::new("bench.yaml"),
@@ -73,7 +89,8 @@ fn benches(c: &mut Criterion) {
     let text = large_config();
     let snapshot = compile(&text);
     let key = key(KEYS / 2);
-    // The worst case for routes: the public catch-all after 999 private routes.
+    // The catch-all after 999 private routes: `*` has no literal prefix, so the index
+    // tests it first and the other routes only where the module shares their prefix.
     let public = "/golang.org/x/text/@v/v0.14.0.info";
     let private = "/team-500.corp.example.com/lib/@v/v1.2.3.zip";
     assert!(matches!(
@@ -100,6 +117,15 @@ fn benches(c: &mut Criterion) {
                 black_box(&key),
             )
         })
+    });
+    let shared = compile(&shared_prefix_config());
+    let outside = "/github.com/someone/tool/@v/v1.0.0.info";
+    match request(&shared, outside, "") {
+        Outcome::Forward(forward) => assert_eq!(forward.route, Some(ROUTES - 1)),
+        other => panic!("{other:?}"),
+    }
+    group.bench_function("999 routes share the module's prefix, none matches", |b| {
+        b.iter(|| request(black_box(&shared), black_box(outside), black_box("")))
     });
     group.finish();
 
