@@ -31,6 +31,14 @@ fn two_pool_config(
     )
 }
 
+/// `modgate_config_reloads_total` for `result` (success or failure).
+fn reloads(gw: &Gateway, result: &str) -> Option<f64> {
+    metric(
+        &metrics(gw),
+        &format!("modgate_config_reloads_total{{result=\"{result}\"}}"),
+    )
+}
+
 /// Sequential requests, each on a new connection, until stopped (bounded in count).
 struct ClientLoop {
     done: Arc<AtomicBool>,
@@ -95,12 +103,7 @@ fn a_reload_moves_a_route_without_losing_a_request() {
     let client = ClientLoop::start(addr);
     eventually("requests at pool a", || a.count() > 20);
     gw.write_config(&two_pool_config(listen, admin, &a, &b, "b", ""));
-    eventually("the reload", || {
-        metric(
-            &metrics(&gw),
-            "modgate_config_reloads_total{result=\"success\"}",
-        ) == Some(1.0)
-    });
+    eventually("the reload", || reloads(&gw, "success") == Some(1.0));
     let after_reload = a.count();
     eventually("requests at pool b", || b.count() > 20);
     let out = client.stop();
@@ -135,12 +138,7 @@ fn a_reload_of_the_client_limits_applies_to_new_connections() {
         "a",
         "server: {max_header_bytes: 1000}\n",
     ));
-    eventually("the reload", || {
-        metric(
-            &metrics(&gw),
-            "modgate_config_reloads_total{result=\"success\"}",
-        ) == Some(1.0)
-    });
+    eventually("the reload", || reloads(&gw, "success") == Some(1.0));
     let refused = get(gw.addr, &info(), &padded);
     assert_eq!(refused.status, 431, "{}", refused.text());
     assert_eq!(
@@ -164,12 +162,7 @@ fn an_invalid_file_changes_nothing_and_is_counted() {
         "b",
         "surprise: true\n",
     ));
-    eventually("the failed reload", || {
-        metric(
-            &metrics(&gw),
-            "modgate_config_reloads_total{result=\"failure\"}",
-        ) == Some(1.0)
-    });
+    eventually("the failed reload", || reloads(&gw, "failure") == Some(1.0));
     assert!(
         gw.wait_for_log("unknown field `surprise`", Duration::from_secs(15)),
         "{}",
@@ -177,13 +170,7 @@ fn an_invalid_file_changes_nothing_and_is_counted() {
     );
     assert_eq!(get(gw.addr, &info(), &[]).status, 200);
     assert_eq!((a.count(), b.count()), (1, 0));
-    assert_eq!(
-        metric(
-            &metrics(&gw),
-            "modgate_config_reloads_total{result=\"success\"}"
-        ),
-        Some(0.0)
-    );
+    assert_eq!(reloads(&gw, "success"), Some(0.0));
 }
 
 #[test]
@@ -217,12 +204,7 @@ fn a_key_only_reload_keeps_backend_health() {
     bad.clear();
     gw.write_config(&config("second-key"));
     gw.signal("HUP");
-    eventually("the reload", || {
-        metric(
-            &metrics(&gw),
-            "modgate_config_reloads_total{result=\"success\"}",
-        ) >= Some(1.0)
-    });
+    eventually("the reload", || reloads(&gw, "success") >= Some(1.0));
     assert_eq!(metric(&metrics(&gw), &bad_series), Some(0.0));
     for _ in 0..20 {
         assert_eq!(get(gw.addr, &info(), &[]).status, 200);

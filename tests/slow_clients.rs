@@ -133,6 +133,14 @@ fn ended(stream: &mut impl Read) -> bool {
     }
 }
 
+/// Reads until the server closes, at most `TRICKLE_BYTES` reads of `TRICKLE_GAP`;
+/// returns how long after `started` it closed, or `None` if it never did.
+fn closed_after(stream: &mut impl Read, started: Instant) -> Option<Duration> {
+    (0..TRICKLE_BYTES)
+        .any(|_| ended(stream))
+        .then(|| started.elapsed())
+}
+
 /// Sends `bytes` one at a time, `TRICKLE_GAP` apart, then waits; returns how long the
 /// server let it go on before closing, or `None` if it never closed.
 fn trickle_then_wait(stream: &mut (impl Read + Write), bytes: &[u8]) -> Option<Duration> {
@@ -148,12 +156,7 @@ fn trickle_then_wait(stream: &mut (impl Read + Write), bytes: &[u8]) -> Option<D
         }
         thread::sleep(TRICKLE_GAP);
     }
-    for _ in 0..TRICKLE_BYTES {
-        if ended(stream) {
-            return Some(started.elapsed());
-        }
-    }
-    None
+    closed_after(stream, started)
 }
 
 /// Sends a request line and then an endless header a byte at a time; returns how long
@@ -188,6 +191,14 @@ fn assert_closed_at_the_deadline(closed_after: Option<Duration>, what: &str) {
     );
 }
 
+/// `modgate_denied_total{reason="header_timeout"}`.
+fn header_timeouts(gw: &Gateway) -> Option<f64> {
+    metric(
+        &metrics(gw),
+        "modgate_denied_total{reason=\"header_timeout\"}",
+    )
+}
+
 fn plain(addr: SocketAddr) -> TcpStream {
     let socket = TcpStream::connect(addr).expect("connect");
     socket
@@ -219,11 +230,7 @@ fn a_trickled_head_is_closed_and_holds_nobody_up() {
     assert_closed_at_the_deadline(plain_closed, "a trickled plaintext head");
     assert_closed_at_the_deadline(tls_closed, "a trickled head over TLS");
     eventually("the header timeouts counted", || {
-        metric(
-            &metrics(gw),
-            "modgate_denied_total{reason=\"header_timeout\"}",
-        )
-        .is_some_and(|n| n >= 2.0)
+        header_timeouts(gw).is_some_and(|n| n >= 2.0)
     });
     assert!(
         gw.wait_for_log(
@@ -241,21 +248,12 @@ fn a_silent_plaintext_client_is_closed() {
     let gw = &setup.gw;
 
     let started = Instant::now();
-    let mut silent = plain(gw.addr);
-    let mut waited = 0;
-    while !closed(&mut silent) {
-        waited += 1;
-        assert!(
-            waited < TRICKLE_BYTES,
-            "a plaintext client that sent nothing was kept"
-        );
-    }
-    assert_closed_at_the_deadline(Some(started.elapsed()), "a silent plaintext client");
+    assert_closed_at_the_deadline(
+        closed_after(&mut plain(gw.addr), started),
+        "a plaintext client that sent nothing",
+    );
     eventually("the header timeout counted", || {
-        metric(
-            &metrics(gw),
-            "modgate_denied_total{reason=\"header_timeout\"}",
-        ) == Some(1.0)
+        header_timeouts(gw) == Some(1.0)
     });
 }
 
@@ -270,10 +268,7 @@ fn a_trickled_head_on_the_admin_listener_is_closed() {
         "a trickled head on the admin listener",
     );
     eventually("the admin header timeout counted", || {
-        metric(
-            &metrics(gw),
-            "modgate_denied_total{reason=\"header_timeout\"}",
-        ) == Some(1.0)
+        header_timeouts(gw) == Some(1.0)
     });
 }
 
@@ -318,10 +313,7 @@ fn a_kept_connection_may_idle_past_the_header_timeout() {
     let mut stream = stream.try_clone().expect("clone socket");
     assert_closed_at_the_deadline(trickle(&mut stream), "a trickled second head");
     eventually("the second head's timeout counted", || {
-        metric(
-            &metrics(gw),
-            "modgate_denied_total{reason=\"header_timeout\"}",
-        ) == Some(1.0)
+        header_timeouts(gw) == Some(1.0)
     });
 }
 
@@ -387,10 +379,7 @@ fn an_h2_client_that_never_sends_its_preface_is_closed() {
         "an h2 connection with a trickled preface",
     );
     eventually("both preface timeouts counted", || {
-        metric(
-            &metrics(gw),
-            "modgate_denied_total{reason=\"header_timeout\"}",
-        ) == Some(2.0)
+        header_timeouts(gw) == Some(2.0)
     });
     assert!(
         gw.wait_for_log(
@@ -413,19 +402,12 @@ fn an_idle_h2_connection_is_closed_after_the_keepalive_timeout() {
     hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
     stream.write_all(&hello).expect("send the preface");
     stream.flush().expect("flush");
-    let mut waited = 0;
-    while !ended(&mut stream) {
-        waited += 1;
-        assert!(
-            waited < TRICKLE_BYTES,
-            "an idle h2 connection was kept past the 4 s keep-alive timeout"
-        );
-    }
+    assert!(
+        closed_after(&mut stream, Instant::now()).is_some(),
+        "an idle h2 connection was kept past the 4 s keep-alive timeout"
+    );
     assert_eq!(
-        metric(
-            &metrics(gw),
-            "modgate_denied_total{reason=\"header_timeout\"}",
-        ),
+        header_timeouts(gw),
         None,
         "a complete preface was taken for a slow one"
     );

@@ -125,33 +125,32 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_flush_returns_once_every_earlier_line_is_written() {
+    /// A writer over a shared buffer, with `count` numbered lines queued; returns the
+    /// buffer, the writer and what the buffer must end up holding.
+    fn queued(count: usize) -> (Shared, Batched, String) {
         let out = Shared::default();
         let batched = Batched::start(out.clone()).expect("writer thread");
-        for i in 0..100 {
+        let lines: Vec<String> = (0..count).map(|i| format!("line {i}\n")).collect();
+        for line in &lines {
             batched
                 .make_writer()
-                .write_all(format!("line {i}\n").as_bytes())
+                .write_all(line.as_bytes())
                 .expect("queued");
         }
+        (out, batched, lines.concat())
+    }
+
+    #[test]
+    fn a_flush_returns_once_every_earlier_line_is_written() {
+        let (out, batched, expected) = queued(100);
         assert!(batched.flush(Duration::from_secs(10)), "flush gave up");
-        let expected: String = (0..100).map(|i| format!("line {i}\n")).collect();
         let written = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
         assert_eq!(written, expected);
     }
 
     #[test]
     fn every_line_arrives_in_order() {
-        let out = Shared::default();
-        let batched = Batched::start(out.clone()).expect("writer thread");
-        for i in 0..10_000 {
-            batched
-                .make_writer()
-                .write_all(format!("line {i}\n").as_bytes())
-                .expect("queued");
-        }
-        let expected: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
+        let (out, _batched, expected) = queued(10_000);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let written = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
