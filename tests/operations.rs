@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use support::goproxy::{url_path, GREET_MODULE, GREET_VERSION};
-use support::http::{get, get_streaming_len, try_request};
+use support::http::{get, get_streaming_len, try_request, Conn};
 use support::{
     eventually, free_port, metric, metrics, one_pool_config, Gateway, Mode, ProxyDir, Upstream,
 };
@@ -441,4 +441,30 @@ fn the_access_log_is_an_audit_trail_and_restart_only_changes_are_named() {
         get(gw.addr, &info(), &[("X-API-Key", "audit-key-1")]).status,
         200
     );
+}
+
+#[test]
+fn connections_are_served_by_one_worker_thread_each_as_configured() {
+    let dir = ProxyDir::with_fixtures();
+    let upstream = Upstream::start(dir.path());
+    let listen = free_port();
+    let gw = Gateway::start(&format!(
+        "server: {{threads: 3}}\nlisteners: [{{address: \"127.0.0.1:{listen}\"}}]\npools:\n  a: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [a]}}\n",
+        upstream.url()
+    ));
+    // Kept connections land on different workers in turn; each keeps being served.
+    let mut conns: Vec<Conn> = (0..4).map(|_| Conn::connect(gw.addr)).collect();
+    for _ in 0..3 {
+        for conn in &mut conns {
+            assert_eq!(conn.get(&info(), &[]).status, 200);
+        }
+    }
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", gw.pid())).expect("tasks");
+    let mut workers: Vec<String> = tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| name.starts_with("modgate-w"))
+        .collect();
+    workers.sort();
+    assert_eq!(workers, ["modgate-w1", "modgate-w2", "modgate-w3"]);
 }

@@ -20,5 +20,7 @@ pub fn backend_peer(pool: &Pool, backend: &Backend, address: SocketAddr) -> Http
     peer.options.read_timeout = Some(pool.read_timeout);
     peer.options.idle_timeout = Some(UPSTREAM_IDLE);
     peer.options.ca = pool.ca.clone();
+    // Pooled per worker: a connection stays with the thread whose runtime it is registered on.
+    peer.group_key = crate::server::workers::current().unwrap_or(0);
     peer
 }

@@ -4,6 +4,7 @@
 //! the whole of it in the handshake and then again in the head.
 
 use super::head_deadline::Guarded;
+use super::workers::Workers;
 use crate::live::Live;
 use crate::proxy::Gateway;
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ pub struct Front {
     proxy: Arc<HttpProxy<Gateway>>,
     listeners: Vec<(SocketAddr, Option<Acceptor>)>,
     live: Arc<Live>,
+    workers: Option<Workers>,
 }
 
 impl Front {
@@ -30,11 +32,13 @@ impl Front {
         proxy: HttpProxy<Gateway>,
         listeners: Vec<(SocketAddr, Option<Acceptor>)>,
         live: Arc<Live>,
+        workers: Option<Workers>,
     ) -> Front {
         Front {
             proxy: Arc::new(proxy),
             listeners,
             live,
+            workers,
         }
     }
 
@@ -62,6 +66,25 @@ impl ServerApp for Front {
         stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
+        let Some(workers) = &self.workers else {
+            return self.serve(stream, shutdown).await;
+        };
+        let front = self.clone();
+        let shutdown = shutdown.clone();
+        workers.hand_over(stream, move |stream| async move {
+            front.serve(stream, &shutdown).await;
+        });
+        None
+    }
+
+    async fn cleanup(&self) {
+        self.proxy.cleanup().await
+    }
+}
+
+impl Front {
+    /// Serves a connection on the thread that runs this, until the connection ends.
+    async fn serve(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
         let limit = self.live.snapshot().server.limits.header_timeout;
         let deadline = Instant::now() + limit;
         let Some(tls) = self.listener(&stream) else {
@@ -101,9 +124,5 @@ impl ServerApp for Front {
             Box::new(Guarded::with_deadline(stream, deadline, limit))
         };
         self.proxy.process_new(stream, shutdown).await
-    }
-
-    async fn cleanup(&self) {
-        self.proxy.cleanup().await
     }
 }

@@ -7,6 +7,8 @@ mod front;
 mod head_deadline;
 mod reload;
 mod supervisor;
+pub(crate) mod workers;
+mod write_hold;
 
 use crate::config;
 use crate::live::{Live, TlsEndpoint};
@@ -36,8 +38,9 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         std::fs::write(pid_file, format!("{}\n", std::process::id()))
             .map_err(|e| format!("{}: cannot write the pid file: {e}", pid_file.display()))?;
     }
+    let threads = snapshot.server.start.threads;
     let mut conf = ServerConf {
-        threads: snapshot.server.start.threads,
+        threads,
         grace_period_seconds: Some(snapshot.server.start.grace_period.as_secs()),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
@@ -79,14 +82,29 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         states,
         tls_endpoints,
     ));
+    let workers = match workers::Workers::start(threads) {
+        Ok(workers) => Some(workers),
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                "connections cannot be moved to worker threads: served on Pingora's shared threads"
+            );
+            None
+        }
+    };
+    let accept_only = workers.is_some();
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
     let mut proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(live.clone()));
     proxy.server_options = Some(http_options(&live.snapshot()));
     let mut service = Service::new(
         "modgate".to_string(),
-        front::Front::new(proxy, front_listeners, live.clone()),
+        front::Front::new(proxy, front_listeners, live.clone(), workers),
     );
+    if accept_only {
+        // The service's own runtime only accepts; the workers serve.
+        service.threads = Some(1);
+    }
     service.set_connection_filter(Arc::new(filter::PeerFilter::new(live.clone())));
     for listener in &listeners {
         service.add_tcp(&listener.address.to_string());
