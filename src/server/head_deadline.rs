@@ -6,6 +6,7 @@
 //! itself, because Pingora reads heads and bodies through the same stream without
 //! telling it which.
 
+use super::write_hold::WriteHold;
 use async_trait::async_trait;
 use pingora::protocols::raw_connect::ProxyDigest;
 use pingora::protocols::tls::{SslDigest, TlsRef};
@@ -92,6 +93,7 @@ impl Phase {
 pub struct Guarded {
     inner: Stream,
     watch: Option<Watch>,
+    hold: Option<WriteHold>,
 }
 
 #[derive(Debug)]
@@ -104,7 +106,11 @@ struct Watch {
 
 impl Guarded {
     pub fn plain(inner: Stream) -> Guarded {
-        Guarded { inner, watch: None }
+        Guarded {
+            inner,
+            watch: None,
+            hold: None,
+        }
     }
 
     /// HTTP/1: `deadline` bounds the first head (it may include the TLS handshake);
@@ -127,6 +133,7 @@ impl Guarded {
                 deadline: Box::pin(tokio::time::sleep_until(deadline)),
                 expired: false,
             }),
+            hold: Some(WriteHold::new()),
         }
     }
 
@@ -223,7 +230,10 @@ impl AsyncWrite for Guarded {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.answering();
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        match this.hold.as_mut() {
+            Some(hold) => hold.poll_write(&mut this.inner, cx, buf),
+            None => Pin::new(&mut this.inner).poll_write(cx, buf),
+        }
     }
 
     fn poll_write_vectored(
@@ -233,19 +243,33 @@ impl AsyncWrite for Guarded {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.answering();
-        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+        match this.hold.as_mut() {
+            Some(hold) => {
+                let first = bufs.iter().find(|b| !b.is_empty());
+                hold.poll_write(&mut this.inner, cx, first.map_or(&[][..], |b| &b[..]))
+            }
+            None => Pin::new(&mut this.inner).poll_write_vectored(cx, bufs),
+        }
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.hold.is_none() && self.inner.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        match this.hold.as_mut() {
+            Some(hold) => hold.poll_flush(&mut this.inner, cx),
+            None => Pin::new(&mut this.inner).poll_flush(cx),
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        match this.hold.as_mut() {
+            Some(hold) => hold.poll_shutdown(&mut this.inner, cx),
+            None => Pin::new(&mut this.inner).poll_shutdown(cx),
+        }
     }
 }
 
