@@ -14,6 +14,8 @@
 #                   report shows "-" for the others
 #   BENCH_PERF=1    afterwards, profile modgate under the small-answer load with perf
 #                   (software cpu-clock samples: no hardware counters needed)
+#   BENCH_SYSCALLS=1 afterwards, count modgate's system calls per request under the
+#                   small-answer load with strace -c (slows it down: counts only)
 #   BENCH_KEEP=1    keep the temporary directory (configs, logs, raw results)
 #   MODGATE_BIN     use this modgate binary instead of `cargo build --release --locked`
 #   MODGATE_PRELOAD LD_PRELOAD for modgate only (e.g. Debian's libjemalloc2 or
@@ -481,4 +483,20 @@ if [ "${BENCH_PERF:-0}" = 1 ]; then
   else
     log "perf is not installed (Debian package linux-perf); no profile"
   fi
+fi
+
+if [ "${BENCH_SYSCALLS:-0}" = 1 ]; then
+  scripts/deps.sh strace:strace
+  log "counting modgate's system calls under the small-answer load (strace -c -f)"
+  strace -c -f -q -p "$modgate_pid" -o "$dir/strace.txt" &
+  strace_pid=$!
+  sleep 0.5
+  measure small modgate strace "$duration"
+  kill -INT "$strace_pid" 2>/dev/null || true
+  wait "$strace_pid" || true
+  requests="$(awk '$2=="modgate" && $3=="strace"{print $4 * '"$duration"'}' "$results")"
+  echo
+  echo "strace: modgate's system calls per request under the small-answer load (about $requests requests)"
+  awk -v r="$requests" 'NR>2 && $NF!="total" && $4+0>0 {printf "  %-16s %6.2f\n", $NF, $4 / r}' "$dir/strace.txt" \
+    | sort -k2 -nr | head -15
 fi
