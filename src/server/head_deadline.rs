@@ -116,15 +116,24 @@ impl Guarded {
     /// HTTP/1: `deadline` bounds the first head (it may include the TLS handshake);
     /// each later head on the connection gets `limit` from its first byte.
     pub fn with_deadline(inner: Stream, deadline: Instant, limit: Duration) -> Guarded {
-        Guarded::watched(inner, Phase::Head(HeadEnd::default()), deadline, limit)
+        let phase = Phase::Head(HeadEnd::default());
+        Guarded::watched(inner, phase, deadline, limit, Some(WriteHold::new()))
     }
 
-    /// HTTP/2: `deadline` bounds the connection preface; nothing after it.
+    /// HTTP/2: `deadline` bounds the connection preface; nothing after it. Writes are
+    /// not held: the h2 library frames and flushes them itself.
     pub fn with_preface_deadline(inner: Stream, deadline: Instant, limit: Duration) -> Guarded {
-        Guarded::watched(inner, Phase::Preface(H2_PREFACE_LEN), deadline, limit)
+        let phase = Phase::Preface(H2_PREFACE_LEN);
+        Guarded::watched(inner, phase, deadline, limit, None)
     }
 
-    fn watched(inner: Stream, phase: Phase, deadline: Instant, limit: Duration) -> Guarded {
+    fn watched(
+        inner: Stream,
+        phase: Phase,
+        deadline: Instant,
+        limit: Duration,
+        hold: Option<WriteHold>,
+    ) -> Guarded {
         Guarded {
             inner,
             watch: Some(Watch {
@@ -133,7 +142,7 @@ impl Guarded {
                 deadline: Box::pin(tokio::time::sleep_until(deadline)),
                 expired: false,
             }),
-            hold: Some(WriteHold::new()),
+            hold,
         }
     }
 
