@@ -41,16 +41,21 @@ fn large_config() -> String {
     y
 }
 
-/// The route index's worst case: 999 routes whose patterns share the literal prefix
-/// `github.com` and have a wildcard next (`github.com/*/team-N`), then the catch-all.
-/// A `github.com/...` module none of them matches walks to the `github.com` node and
-/// tests every one of those globs before the catch-all's match stands.
-fn shared_prefix_config() -> String {
+/// Makes route N's module pattern.
+type Pattern = fn(usize) -> String;
+
+/// 999 routes whose patterns all begin with `github.com` and have a wildcard element
+/// next, made by `pattern`, then the catch-all. With `github.com/*/team-N` the 999
+/// share one `*` edge of the index and a module outside them is rejected at once;
+/// with `github.com/team-N-*` each has an edge of its own and every one is tested:
+/// the index's worst case.
+fn shared_prefix_config(pattern: Pattern) -> String {
     let mut y = String::from("listeners: [{address: \"127.0.0.1:8443\"}]\npools:\n  public: {backends: [{url: \"http://127.0.0.1:3000\"}]}\n  corp: {backends: [{url: \"http://127.0.0.1:3001\"}]}\nroutes:\n");
     for i in 0..ROUTES - 1 {
         let _ = writeln!(
             y,
-            "  - {{name: team-{i}, modules: [\"github.com/*/team-{i}\"], pools: [corp]}}"
+            "  - {{name: team-{i}, modules: [\"{}\"], pools: [corp]}}",
+            pattern(i)
         );
     }
     y.push_str("  - {name: public, modules: [\"*\"], pools: [public]}\n");
@@ -89,8 +94,8 @@ fn benches(c: &mut Criterion) {
     let text = large_config();
     let snapshot = compile(&text);
     let key = key(KEYS / 2);
-    // The catch-all after 999 private routes: `*` has no literal prefix, so the index
-    // tests it first and the other routes only where the module shares their prefix.
+    // The catch-all after 999 private routes: the index reaches it through its `*`
+    // edge, and the other routes only where the module shares their elements.
     let public = "/golang.org/x/text/@v/v0.14.0.info";
     let private = "/team-500.corp.example.com/lib/@v/v1.2.3.zip";
     assert!(matches!(
@@ -118,15 +123,25 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
-    let shared = compile(&shared_prefix_config());
     let outside = "/github.com/someone/tool/@v/v1.0.0.info";
-    match request(&shared, outside, "") {
-        Outcome::Forward(forward) => assert_eq!(forward.route, Some(ROUTES - 1)),
-        other => panic!("{other:?}"),
+    let shapes: [(&str, Pattern); 2] = [
+        ("999 routes github.com/*/team-N, none matches", |i| {
+            format!("github.com/*/team-{i}")
+        }),
+        ("999 routes github.com/team-N-*, none matches", |i| {
+            format!("github.com/team-{i}-*")
+        }),
+    ];
+    for (name, pattern) in shapes {
+        let shared = compile(&shared_prefix_config(pattern));
+        match request(&shared, outside, "") {
+            Outcome::Forward(forward) => assert_eq!(forward.route, Some(ROUTES - 1)),
+            other => panic!("{other:?}"),
+        }
+        group.bench_function(name, |b| {
+            b.iter(|| request(black_box(&shared), black_box(outside), black_box("")))
+        });
     }
-    group.bench_function("999 routes share the module's prefix, none matches", |b| {
-        b.iter(|| request(black_box(&shared), black_box(outside), black_box("")))
-    });
     group.finish();
 
     let live = ArcSwap::from_pointee(compile(&text));

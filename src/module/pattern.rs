@@ -101,6 +101,15 @@ fn leading_elements(target: &str, slashes: usize) -> Option<&str> {
     }
 }
 
+/// One path element of a glob, as [`ModulePatterns::index_paths`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element<'a> {
+    /// Matches only itself.
+    Literal(&'a str),
+    /// Has `*` or `?`: matches an element as `path.Match` does.
+    Wild(&'a str),
+}
+
 /// A set of module globs compiled once from configuration and matched per
 /// request, with the semantics of [`match_prefix_patterns`].
 #[derive(Debug, Clone, Default)]
@@ -119,16 +128,24 @@ struct Glob {
 }
 
 impl ModulePatterns {
-    /// For every glob, its leading path elements up to the first one with a
-    /// wildcard: a module matches the glob only if it starts with exactly these
-    /// elements, which lets a route table index routes by them.
-    pub fn literal_prefixes(&self) -> Vec<Vec<&str>> {
+    /// For every glob, its path elements up to the first with a character class or
+    /// an escape: a module matches the glob only if its leading elements match these
+    /// one by one (a `*` or `?` never matches a `/`), which lets a route table index
+    /// routes by them.
+    pub fn index_paths(&self) -> Vec<Vec<Element<'_>>> {
         self.globs
             .iter()
             .map(|glob| {
                 glob.text
                     .split('/')
-                    .take_while(|element| !element.contains(['*', '?', '[', '\\']))
+                    .take_while(|element| !element.contains(['[', '\\']))
+                    .map(|element| {
+                        if element.contains(['*', '?']) {
+                            Element::Wild(element)
+                        } else {
+                            Element::Literal(element)
+                        }
+                    })
                     .collect()
             })
             .collect()

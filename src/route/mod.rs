@@ -1,6 +1,6 @@
 //! Which route a module belongs to: the first whose GOPRIVATE-style patterns match.
 
-use crate::module::pattern::ModulePatterns;
+use crate::module::pattern::{path_match, Element, ModulePatterns};
 use std::collections::HashMap;
 
 #[derive(Debug)]
@@ -13,10 +13,13 @@ pub struct Route {
     pub private: bool,
 }
 
-/// Routes in file order, indexed by the literal leading path elements of their
-/// patterns, so a lookup tests only the routes that could match: with a thousand
-/// routes under `github.com/...`, a module tests the few whose prefix it shares.
-/// Built only by `new`, which always makes the root node `find` starts from.
+/// Routes in file order, indexed by the path elements of their patterns, so a lookup
+/// tests only the routes that could match: with a thousand routes under
+/// `github.com/...`, a module tests the few whose elements it shares. Literal elements
+/// are looked up; elements with `*` or `?` are edges of their own, shared by every
+/// pattern that has the same element there (a thousand `github.com/*/team-N` routes
+/// share one `*` edge). Built only by `new`, which always makes the root node `find`
+/// starts from.
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
@@ -26,31 +29,40 @@ pub struct RouteTable {
 /// One path element of the index; the root is `index[0]`.
 #[derive(Debug, Default)]
 struct Node {
-    children: HashMap<String, usize>,
-    /// Routes with a pattern whose literal prefix ends here, in file order.
+    literal: HashMap<String, usize>,
+    wild: Vec<(String, usize)>,
+    /// Routes with a pattern whose indexed elements end here, in file order.
     routes: Vec<usize>,
+    /// The first route in file order found here or below; lets a lookup skip a
+    /// subtree that cannot beat the match it already has.
+    first: usize,
+    parent: usize,
 }
 
 impl RouteTable {
     pub fn new(routes: Vec<Route>) -> RouteTable {
-        let mut index = vec![Node::default()];
+        let mut index = vec![Node {
+            first: usize::MAX,
+            ..Node::default()
+        }];
         for (route_index, route) in routes.iter().enumerate() {
-            for prefix in route.patterns.literal_prefixes() {
+            for path in route.patterns.index_paths() {
                 let mut at = 0;
-                for element in prefix {
-                    at = match index[at].children.get(element) {
-                        Some(&child) => child,
-                        None => {
-                            index.push(Node::default());
-                            let child = index.len() - 1;
-                            index[at].children.insert(element.to_string(), child);
-                            child
-                        }
-                    };
+                for element in path {
+                    at = child(&mut index, at, element);
                 }
                 let bucket = &mut index[at].routes;
                 if bucket.last() != Some(&route_index) {
                     bucket.push(route_index);
+                }
+                // Routes come in file order, so a node's first is the first to reach it.
+                let mut up = at;
+                while index[up].first == usize::MAX {
+                    index[up].first = route_index;
+                    if up == 0 {
+                        break;
+                    }
+                    up = index[up].parent;
                 }
             }
         }
@@ -59,23 +71,39 @@ impl RouteTable {
 
     /// The index of the first route matching the unescaped module path.
     pub fn find(&self, module: &str) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        let mut at = 0;
-        let mut elements = module.split('/');
-        loop {
-            // Each bucket is in file order: its first match is its best candidate.
-            for &route in &self.index[at].routes {
-                if best.is_some_and(|b| route >= b) {
-                    break;
-                }
-                if self.routes[route].patterns.matches(module) {
-                    best = Some(route);
-                    break;
-                }
+        let mut best = None;
+        self.visit(0, Some(module), module, &mut best);
+        best
+    }
+
+    /// Tests the routes at node `at`, then follows the module's next element down
+    /// every edge it matches. The recursion is as deep as the longest pattern.
+    fn visit(&self, at: usize, rest: Option<&str>, module: &str, best: &mut Option<usize>) {
+        let node = &self.index[at];
+        if best.is_some_and(|b| node.first >= b) {
+            return;
+        }
+        // The bucket is in file order: its first match is its best candidate.
+        for &route in &node.routes {
+            if best.is_some_and(|b| route >= b) {
+                break;
             }
-            match elements.next().and_then(|e| self.index[at].children.get(e)) {
-                Some(&child) => at = child,
-                None => return best,
+            if self.routes[route].patterns.matches(module) {
+                *best = Some(route);
+                break;
+            }
+        }
+        let Some(rest) = rest else { return };
+        let (element, rest) = match rest.split_once('/') {
+            Some((element, rest)) => (element, Some(rest)),
+            None => (rest, None),
+        };
+        if let Some(&next) = node.literal.get(element) {
+            self.visit(next, rest, module, best);
+        }
+        for (glob, next) in &node.wild {
+            if path_match(glob, element).unwrap_or(false) {
+                self.visit(*next, rest, module, best);
             }
         }
     }
@@ -95,6 +123,34 @@ impl RouteTable {
     pub fn iter(&self) -> impl Iterator<Item = &Route> {
         self.routes.iter()
     }
+}
+
+/// The child of node `at` for `element`, made if it is new.
+fn child(index: &mut Vec<Node>, at: usize, element: Element<'_>) -> usize {
+    let found = match element {
+        Element::Literal(text) => index[at].literal.get(text).copied(),
+        Element::Wild(glob) => index[at]
+            .wild
+            .iter()
+            .find(|(known, _)| known == glob)
+            .map(|&(_, next)| next),
+    };
+    if let Some(next) = found {
+        return next;
+    }
+    index.push(Node {
+        first: usize::MAX,
+        parent: at,
+        ..Node::default()
+    });
+    let next = index.len() - 1;
+    match element {
+        Element::Literal(text) => {
+            index[at].literal.insert(text.to_string(), next);
+        }
+        Element::Wild(glob) => index[at].wild.push((glob.to_string(), next)),
+    }
+    next
 }
 
 #[cfg(test)]
@@ -150,8 +206,11 @@ mod tests {
     /// suffix of the table so the catch-all is not always what answers.
     #[test]
     fn the_index_agrees_with_a_linear_scan() {
-        let globs: [&[&str]; 9] = [
+        let globs: [&[&str]; 12] = [
             &["example.com"],
+            &["github.com/*/team-1"],
+            &["*/x/*", "github.com/?/team-2"],
+            &["github.com/*/team-*"],
             &["*.example.com"],
             &["example.com/a/*"],
             &["github.com/x", "gitlab.com"],
@@ -167,6 +226,11 @@ mod tests {
             "x.example.com/y",
             "github.com/x/y",
             "github.com/b/c",
+            "github.com/q/team-1",
+            "github.com/q/team-2/sub",
+            "github.com/qq/team-2",
+            "github.com/x/team-9",
+            "a/x/b",
             "gitlab.com/q",
             "gothub.com/z",
             "rsc.io/quote/v3",
