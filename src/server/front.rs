@@ -69,9 +69,18 @@ impl ServerApp for Front {
         let Some(workers) = &self.workers else {
             return self.serve(stream, shutdown).await;
         };
+        let moved = match workers.take(&stream) {
+            Ok(moved) => moved,
+            Err(error) => {
+                tracing::warn!(%error, "a connection could not move to a worker: served here");
+                return self.serve(stream, shutdown).await;
+            }
+        };
+        // The connection stays open through the moved descriptor.
+        drop(stream);
         let front = self.clone();
         let shutdown = shutdown.clone();
-        workers.hand_over(stream, move |stream| async move {
+        workers.run(moved, move |stream| async move {
             front.serve(stream, &shutdown).await;
         });
         None

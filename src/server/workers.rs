@@ -67,34 +67,33 @@ impl Workers {
         })
     }
 
-    /// Moves an accepted connection to the next worker, in turn, and serves it there.
-    pub fn hand_over<F, S>(&self, stream: Stream, serve: S)
-    where
-        S: FnOnce(Stream) -> F + Send + 'static,
-        F: Future<Output = ()> + Send,
-    {
-        let peer = stream
-            .get_socket_digest()
-            .and_then(|digest| digest.peer_addr().cloned());
+    /// A second descriptor of an accepted connection's socket, to move it to a worker
+    /// once the accepting runtime has dropped its own. Fails when the process is out
+    /// of descriptors; the connection can still be served where it is.
+    pub fn take(&self, stream: &Stream) -> io::Result<Moved> {
         let copy = rustix::process::pidfd_getfd(
             &self.own_process,
             stream.id(),
             rustix::process::PidfdGetfdFlags::empty(),
-        );
-        // The accepting runtime lets go of its descriptor; the connection stays open
-        // through the copy.
-        drop(stream);
-        let socket = match copy {
-            Ok(copy) => std::net::TcpStream::from(copy),
-            Err(error) => {
-                tracing::warn!(%error, "a connection could not be moved to a worker: closed");
-                return;
-            }
-        };
+        )?;
+        Ok(Moved {
+            socket: std::net::TcpStream::from(copy),
+            peer: stream
+                .get_socket_digest()
+                .and_then(|digest| digest.peer_addr().cloned()),
+        })
+    }
+
+    /// Serves a moved connection on the next worker, in turn.
+    pub fn run<F, S>(&self, moved: Moved, serve: S)
+    where
+        S: FnOnce(Stream) -> F + Send + 'static,
+        F: Future<Output = ()> + Send,
+    {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.runtimes.len();
         self.runtimes[index].spawn(async move {
             // Registered with the worker's own runtime, so its readiness wakes only it.
-            let socket = match tokio::net::TcpStream::from_std(socket) {
+            let socket = match tokio::net::TcpStream::from_std(moved.socket) {
                 Ok(socket) => socket,
                 Err(error) => {
                     tracing::warn!(%error, "a moved connection could not be registered: closed");
@@ -103,9 +102,15 @@ impl Workers {
             };
             let mut socket = Socket::from(socket);
             let digest = SocketDigest::from_raw_fd(socket.as_raw_fd());
-            let _ = digest.peer_addr.set(peer);
+            let _ = digest.peer_addr.set(moved.peer);
             socket.set_socket_digest(digest);
             serve(Box::new(socket)).await;
         });
     }
+}
+
+/// A connection's socket on its way to a worker.
+pub struct Moved {
+    socket: std::net::TcpStream,
+    peer: Option<pingora::protocols::l4::socket::SocketAddr>,
 }
