@@ -55,7 +55,8 @@ impl Ctx<'_> {
     }
 
     /// For a timeout or interval where 0 cannot mean anything useful (every connection
-    /// closed at once, a check loop that never pauses), or means something else to
+    /// closed at once, every upstream connect or read failing at once, a check loop
+    /// that never pauses), or means something else to
     /// Pingora (a keep-alive of 0 seconds is forever): refused rather than bent.
     fn nonzero_duration(&mut self, path: &str, text: Option<&str>, default: Duration) -> Duration {
         let duration = self.duration(path, text, default);

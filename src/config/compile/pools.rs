@@ -56,12 +56,12 @@ fn compile_pool(
         .health_check
         .as_ref()
         .and_then(|h| health(ctx, &format!("{path}.health_check"), h, &backends));
-    let connect_timeout = ctx.duration(
+    let connect_timeout = ctx.nonzero_duration(
         &format!("{path}.connect_timeout"),
         pool.connect_timeout.as_deref(),
         Duration::from_secs(2),
     );
-    let read_timeout = ctx.duration(
+    let read_timeout = ctx.nonzero_duration(
         &format!("{path}.read_timeout"),
         pool.read_timeout.as_deref(),
         Duration::from_secs(60),
@@ -212,7 +212,7 @@ fn health(
             check.interval.as_deref(),
             Duration::from_secs(10),
         ),
-        timeout: ctx.duration(
+        timeout: ctx.nonzero_duration(
             &format!("{path}.timeout"),
             check.timeout.as_deref(),
             Duration::from_secs(2),

@@ -152,6 +152,21 @@ fn zero_health_interval() {
 }
 
 #[test]
+fn zero_upstream_timeouts() {
+    for (setting, path, default) in [
+        ("connect_timeout: 0s", "connect_timeout", "2s"),
+        ("read_timeout: 0s", "read_timeout", "60s"),
+        ("health_check: {path: /x, timeout: 0s}", "health_check.timeout", "2s"),
+    ] {
+        one_error(
+            &BASE.replace("  public:\n", &format!("  public:\n    {setting}\n")),
+            6,
+            &format!("pools.public.{path} must be longer than 0, e.g. {default}"),
+        );
+    }
+}
+
+#[test]
 fn client_limits_have_safe_defaults() {
     let limits = compile(BASE).expect("base").server.limits;
     assert_eq!(limits.header_timeout, std::time::Duration::from_secs(10));
