@@ -156,7 +156,11 @@ fn zero_upstream_timeouts() {
     for (setting, path, default) in [
         ("connect_timeout: 0s", "connect_timeout", "2s"),
         ("read_timeout: 0s", "read_timeout", "60s"),
-        ("health_check: {path: /x, timeout: 0s}", "health_check.timeout", "2s"),
+        (
+            "health_check: {path: /x, timeout: 0s}",
+            "health_check.timeout",
+            "2s",
+        ),
     ] {
         one_error(
             &BASE.replace("  public:\n", &format!("  public:\n    {setting}\n")),
