@@ -1,5 +1,6 @@
 //! The Pingora peer for one backend: its address, TLS name and timeouts. Built the
-//! same way for proxied requests and health checks, so both reuse one connection pool.
+//! same way for proxied requests and health checks, so both connect alike; health
+//! checks do not reuse connections, and requests reuse them per worker.
 
 use crate::pool::{Backend, Pool};
 use pingora::upstreams::peer::HttpPeer;

@@ -285,6 +285,11 @@ impl AsyncWrite for Guarded {
 #[async_trait]
 impl Shutdown for Guarded {
     async fn shutdown(&mut self) {
+        // A held head goes out before the close, as it would through poll_shutdown.
+        if let Some(hold) = self.hold.as_mut() {
+            let inner = &mut self.inner;
+            let _ = std::future::poll_fn(|cx| hold.poll_flush(inner, cx)).await;
+        }
         self.inner.shutdown().await
     }
 }
