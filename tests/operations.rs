@@ -452,19 +452,42 @@ fn connections_are_served_by_one_worker_thread_each_as_configured() {
         "server: {{threads: 3}}\nlisteners: [{{address: \"127.0.0.1:{listen}\"}}]\npools:\n  a: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [a]}}\n",
         upstream.url()
     ));
-    // Kept connections land on different workers in turn; each keeps being served.
-    let mut conns: Vec<Conn> = (0..4).map(|_| Conn::connect(gw.addr)).collect();
+    let before = worker_switches(gw.pid());
+    let names: Vec<&String> = before.keys().collect();
+    assert_eq!(names, ["modgate-w1", "modgate-w2", "modgate-w3"]);
+    // Kept connections land on the workers in turn (six: two each, whichever worker
+    // is next); a worker waits for each next request on its connections, so every
+    // worker that serves one is switched out each time.
+    let mut conns: Vec<Conn> = (0..6).map(|_| Conn::connect(gw.addr)).collect();
     for _ in 0..3 {
         for conn in &mut conns {
             assert_eq!(conn.get(&info(), &[]).status, 200);
         }
     }
-    let tasks = std::fs::read_dir(format!("/proc/{}/task", gw.pid())).expect("tasks");
-    let mut workers: Vec<String> = tasks
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim().to_string())
-        .filter(|name| name.starts_with("modgate-w"))
-        .collect();
-    workers.sort();
-    assert_eq!(workers, ["modgate-w1", "modgate-w2", "modgate-w3"]);
+    let after = worker_switches(gw.pid());
+    for (name, count) in &after {
+        assert!(
+            *count >= before[name] + 3,
+            "{name} served nothing: {before:?} -> {after:?}"
+        );
+    }
+}
+
+/// Voluntary context switches of each worker thread, by thread name.
+fn worker_switches(pid: u32) -> std::collections::BTreeMap<String, u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("status")).ok())
+        .filter_map(|status| {
+            let field = |key: &str| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix(key))
+                    .map(|value| value.trim().to_string())
+            };
+            let name = field("Name:")?;
+            let switches = field("voluntary_ctxt_switches:")?.parse().ok()?;
+            name.starts_with("modgate-w").then_some((name, switches))
+        })
+        .collect()
 }
