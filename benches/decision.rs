@@ -44,11 +44,11 @@ fn large_config() -> String {
 /// Makes route N's module pattern.
 type Pattern = fn(usize) -> String;
 
-/// 999 routes whose patterns all begin with `github.com` and have a wildcard element
-/// next, made by `pattern`, then the catch-all. With `github.com/*/team-N` the 999
-/// share one `*` edge of the index and a module outside them is rejected at once;
-/// with `github.com/team-N-*` each has an edge of its own and every one is tested:
-/// the index's worst case.
+/// 999 routes whose patterns share a wildcard shape, made by `pattern`, then the
+/// catch-all: the cases where an index of literal elements alone would test every
+/// route. `github.com/*/team-N` share one `*` edge; `github.com/team-N-*` and
+/// `*.team-N.corp.example.com` each have an edge of their own, found by its literal
+/// prefix or suffix.
 fn shared_prefix_config(pattern: Pattern) -> String {
     let mut y = String::from("listeners: [{address: \"127.0.0.1:8443\"}]\npools:\n  public: {backends: [{url: \"http://127.0.0.1:3000\"}]}\n  corp: {backends: [{url: \"http://127.0.0.1:3001\"}]}\nroutes:\n");
     for i in 0..ROUTES - 1 {
@@ -124,12 +124,15 @@ fn benches(c: &mut Criterion) {
         })
     });
     let outside = "/github.com/someone/tool/@v/v1.0.0.info";
-    let shapes: [(&str, Pattern); 2] = [
+    let shapes: [(&str, Pattern); 3] = [
         ("999 routes github.com/*/team-N, none matches", |i| {
             format!("github.com/*/team-{i}")
         }),
         ("999 routes github.com/team-N-*, none matches", |i| {
             format!("github.com/team-{i}-*")
+        }),
+        ("999 routes *.team-N.corp.example.com, none matches", |i| {
+            format!("*.team-{i}.corp.example.com")
         }),
     ];
     for (name, pattern) in shapes {

@@ -18,8 +18,10 @@ pub struct Route {
 /// `github.com/...`, a module tests the few whose elements it shares. Literal elements
 /// are looked up; elements with `*` or `?` are edges of their own, shared by every
 /// pattern that has the same element there (a thousand `github.com/*/team-N` routes
-/// share one `*` edge). Built only by `new`, which always makes the root node `find`
-/// starts from.
+/// share one `*` edge), and filed under the literal text before their first and after
+/// their last wildcard, so a thousand `team-N-*` or `*.team-N.example.com` edges cost
+/// a few lookups rather than a thousand glob tests. Built only by `new`, which always
+/// makes the root node `find` starts from.
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
@@ -30,7 +32,7 @@ pub struct RouteTable {
 #[derive(Debug, Default)]
 struct Node {
     literal: HashMap<String, usize>,
-    wild: Vec<(String, usize)>,
+    wild: WildEdges,
     /// Routes with a pattern whose indexed elements end here, in file order.
     routes: Vec<usize>,
     /// The first route in file order found here or below; lets a lookup skip a
@@ -101,9 +103,9 @@ impl RouteTable {
         if let Some(&next) = node.literal.get(element) {
             self.visit(next, rest, module, best);
         }
-        for (glob, next) in &node.wild {
+        for (glob, next) in node.wild.candidates(element) {
             if path_match(glob, element).unwrap_or(false) {
-                self.visit(*next, rest, module, best);
+                self.visit(next, rest, module, best);
             }
         }
     }
@@ -129,11 +131,7 @@ impl RouteTable {
 fn child(index: &mut Vec<Node>, at: usize, element: Element<'_>) -> usize {
     let found = match element {
         Element::Literal(text) => index[at].literal.get(text).copied(),
-        Element::Wild(glob) => index[at]
-            .wild
-            .iter()
-            .find(|(known, _)| known == glob)
-            .map(|&(_, next)| next),
+        Element::Wild(glob) => index[at].wild.get(glob),
     };
     if let Some(next) = found {
         return next;
@@ -148,9 +146,84 @@ fn child(index: &mut Vec<Node>, at: usize, element: Element<'_>) -> usize {
         Element::Literal(text) => {
             index[at].literal.insert(text.to_string(), next);
         }
-        Element::Wild(glob) => index[at].wild.push((glob.to_string(), next)),
+        Element::Wild(glob) => index[at].wild.insert(glob, next),
     }
     next
+}
+
+/// A node's wildcard edges, by the literal text around their wildcards: an element
+/// can only match a glob that it starts and ends like. A node with a few edges tests
+/// them all, which is cheaper than the lookups.
+#[derive(Debug, Default)]
+struct WildEdges {
+    /// Every edge, in the order added.
+    all: Vec<(String, usize)>,
+    by_prefix: HashMap<String, BySuffix>,
+    /// The distinct prefix lengths, so a lookup tries only those.
+    prefix_lengths: Vec<usize>,
+}
+
+#[derive(Debug, Default)]
+struct BySuffix {
+    edges: HashMap<String, Vec<(String, usize)>>,
+    suffix_lengths: Vec<usize>,
+}
+
+impl WildEdges {
+    const FEW: usize = 8;
+
+    fn get(&self, glob: &str) -> Option<usize> {
+        let (prefix, suffix) = literal_ends(glob);
+        let same = self.by_prefix.get(prefix)?.edges.get(suffix)?;
+        same.iter()
+            .find(|(known, _)| known == glob)
+            .map(|&(_, next)| next)
+    }
+
+    fn insert(&mut self, glob: &str, next: usize) {
+        let (prefix, suffix) = literal_ends(glob);
+        insert_length(&mut self.prefix_lengths, prefix.len());
+        let by_suffix = self.by_prefix.entry(prefix.to_string()).or_default();
+        insert_length(&mut by_suffix.suffix_lengths, suffix.len());
+        let edges = by_suffix.edges.entry(suffix.to_string()).or_default();
+        edges.push((glob.to_string(), next));
+        self.all.push((glob.to_string(), next));
+    }
+
+    /// The edges whose literal prefix and suffix `element` has; each still needs its
+    /// glob tested.
+    fn candidates<'a>(&'a self, element: &'a str) -> impl Iterator<Item = (&'a str, usize)> {
+        let few = self.all.len() <= Self::FEW;
+        let all = few.then_some(&self.all).into_iter().flatten();
+        let filed = (!few)
+            .then_some(&self.prefix_lengths)
+            .into_iter()
+            .flatten()
+            .filter_map(move |&p| Some((p, self.by_prefix.get(element.get(..p)?)?)))
+            .flat_map(move |(p, by_suffix)| {
+                // The literal ends of a glob never overlap in what it matches.
+                by_suffix.suffix_lengths.iter().filter_map(move |&s| {
+                    let start = element.len().checked_sub(s).filter(|&start| start >= p)?;
+                    by_suffix.edges.get(element.get(start..)?)
+                })
+            })
+            .flatten();
+        all.chain(filed).map(|(glob, next)| (glob.as_str(), *next))
+    }
+}
+
+/// The literal text of an element glob before its first and after its last `*` or
+/// `?` (indexed elements have no `[` or `\`).
+fn literal_ends(glob: &str) -> (&str, &str) {
+    let first = glob.find(['*', '?']).unwrap_or(glob.len());
+    let last = glob.rfind(['*', '?']).map_or(glob.len(), |i| i + 1);
+    (&glob[..first], &glob[last.max(first)..])
+}
+
+fn insert_length(lengths: &mut Vec<usize>, length: usize) {
+    if let Err(at) = lengths.binary_search(&length) {
+        lengths.insert(at, length);
+    }
 }
 
 #[cfg(test)]
@@ -206,8 +279,12 @@ mod tests {
     /// suffix of the table so the catch-all is not always what answers.
     #[test]
     fn the_index_agrees_with_a_linear_scan() {
-        let globs: [&[&str]; 12] = [
+        let globs: [&[&str]; 16] = [
             &["example.com"],
+            &["github.com/team-*-x", "ab?ba.org"],
+            &["github.com/team-*"],
+            &["x*y*z/*.a"],
+            &["*.b.example.com", "github.com/t*m-1"],
             &["github.com/*/team-1"],
             &["*/x/*", "github.com/?/team-2"],
             &["github.com/*/team-*"],
@@ -236,13 +313,39 @@ mod tests {
             "rsc.io/quote/v3",
             "rsc.io/sampler",
             "other.org/p",
+            "github.com/team-1-x",
+            "github.com/team-x",
+            "github.com/team-",
+            "github.com/tm-1",
+            "aba.org",
+            "abzba.org",
+            "xyz/q.a",
+            "xz/q.a",
+            "xyyz/.a",
+            "a.b.example.com",
+            "b.example.com",
         ];
-        for skip in 0..globs.len() {
-            let make = || -> Vec<Route> { globs[skip..].iter().map(|g| route("r", g)).collect() };
+        // Enough wildcard elements at the root and under `github.com` that the index
+        // files them by their literal ends instead of testing each.
+        let padding: Vec<[String; 2]> = (0..WildEdges::FEW)
+            .map(|i| [format!("*.pad-{i}.org"), format!("github.com/pad-{i}-*")])
+            .collect();
+        for (skip, with_padding) in (0..globs.len()).flat_map(|s| [(s, false), (s, true)]) {
+            let make = || -> Vec<Route> {
+                let mut routes: Vec<Route> = globs[skip..].iter().map(|g| route("r", g)).collect();
+                if with_padding {
+                    routes.extend(padding.iter().map(|[a, b]| route("pad", &[a, b])));
+                }
+                routes
+            };
             let (table, scan) = (RouteTable::new(make()), make());
             for module in modules {
                 let linear = scan.iter().position(|r| r.patterns.matches(module));
-                assert_eq!(table.find(module), linear, "{module} from {skip}");
+                assert_eq!(
+                    table.find(module),
+                    linear,
+                    "{module} from {skip}, {with_padding}"
+                );
             }
         }
     }
