@@ -5,6 +5,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -20,12 +21,27 @@ pub fn modgate_bin() -> &'static str {
     env!("CARGO_BIN_EXE_modgate")
 }
 
-/// A port that was free a moment ago on 127.0.0.1 (bind :0, read, drop).
+/// A port that was free a moment ago on 127.0.0.1, for modgate to listen on.
+///
+/// Taken from below the kernel's ephemeral range: a port from `bind :0` is free again
+/// once it is read, and any outgoing connection of a parallel test (to a gateway, to an
+/// upstream) may get it as its source port before modgate binds it. Each test binary
+/// walks its own stretch of a thousand ports, so two running at once do not meet.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let ephemeral_start = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let below = ephemeral_start.saturating_sub(20_000).max(1024);
+    let stretch = below + (std::process::id() % 20) as u16 * 1000;
+    for _ in 0..1000 {
+        let port = stretch + NEXT.fetch_add(1, Ordering::Relaxed) % 1000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 127.0.0.1:{stretch}..{}", stretch + 1000)
 }
 
 /// The smallest useful config: `extra` top-level YAML (`server:`, `access:` …), one
