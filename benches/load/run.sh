@@ -10,7 +10,7 @@
 #   BENCH_ROUNDS    alternating rounds per scenario (default 3)
 #   BENCH_THREADS   modgate server.threads = nginx worker_processes (default: nproc)
 #   BENCH_CONNS     connections of the small-answer and new-connection scenarios (default 32)
-#   BENCH_SCENARIOS which scenarios to run (default "small newconn fullhs zip"); the
+#   BENCH_SCENARIOS which scenarios to run (default "small h2 newconn fullhs zip"); the
 #                   report shows "-" for the others
 #   BENCH_PERF=1    afterwards, profile modgate under the small-answer load with perf
 #                   (software cpu-clock samples: no hardware counters needed)
@@ -27,6 +27,8 @@
 #   small        .info/.mod answers over TLS keep-alive (wrk)
 #                (with two more contenders: modgate at log.level warn and nginx with
 #                access_log off)
+#   h2           the same answers over HTTP/2, the protocol the go command speaks
+#                (h2load: $BENCH_CONNS/4 connections with 4 streams each in flight)
 #   newconn      a new TLS connection per request, wrk sending "Connection: close":
 #                wrk's OpenSSL client resumes the TLS 1.3 session (PSK + ECDHE, no
 #                certificate signature) on each new connection
@@ -60,8 +62,8 @@ log() { printf '[load] %s\n' "$*" >&2; }
 die() { printf '[load] FAILED: %s\n' "$*" >&2; exit 1; }
 
 # --- tools -----------------------------------------------------------------------
-scripts/deps.sh nginx:nginx-light wrk:wrk ab:apache2-utils curl:curl cmake:cmake \
-  ss:iproute2 pgrep:procps
+scripts/deps.sh nginx:nginx-light wrk:wrk ab:apache2-utils h2load:nghttp2-client \
+  curl:curl cmake:cmake ss:iproute2 pgrep:procps
 [ "${BENCH_PERF:-0}" != 1 ] || scripts/deps.sh perf:linux-perf
 nginx_v="$(nginx -V 2>&1)"
 if ! grep -q -- '--with-http_ssl_module' <<<"$nginx_v" \
@@ -276,6 +278,25 @@ measure() {
       detail="failed=${failed:-0} non2xx=${non2xx:-0}"
       [ -n "$requests" ] && [ -n "$duration_us" ] || die "ab printed no result: $out"
       ;;
+    h2)
+      # h2load prints no percentiles: its per-request log gives the p99.
+      local urls=() path done ok failed
+      for path in $small_paths; do urls+=("$url$path"); done
+      out="$(h2load -D "$secs" -t 2 -c "$((conns / 4))" -m 4 -H "X-API-Key: $key" \
+        --log-file "$dir/h2load.log" "${urls[@]}" 2>&1)" || die "h2load against $who failed: $out"
+      # "requests: N total, N started, N done, N succeeded, N failed, N errored, N timeout"
+      done="$(awk '/^requests:/{print $6}' <<<"$out")"
+      failed="$(awk '/^requests:/{print $10}' <<<"$out")"
+      ok="$(awk '/^status codes:/{print $3}' <<<"$out")"
+      duration_us="$(awk '/^finished in/{sub(/s,$/, "", $3); printf "%d", $3 * 1e6}' <<<"$out")"
+      [ -n "$done" ] && [ -n "$ok" ] && [ -n "$duration_us" ] || die "h2load printed no result: $out"
+      # Its log has a line per request: start, status, duration in µs.
+      p99_us="$(awk '{print $3}' "$dir/h2load.log" | sort -n \
+        | awk '{a[NR] = $1} END{i = int(NR * 0.99); if (i < NR * 0.99) i++; print (NR ? a[i] : 0)}')"
+      requests="$ok"
+      errors=$((done - ok + failed))
+      detail="$(grep -E '^(requests|status codes):' <<<"$out" | tr '\n' ' ')"
+      ;;
     *)
       local c="$conns" close=0 paths="$small_paths" timeout=5s
       case "$scenario" in
@@ -355,7 +376,7 @@ sampler() { # out pids...: the peaks of summed RSS, PSS and RssAnon, sampled eve
 }
 
 # --- scenarios --------------------------------------------------------------------
-wanted="${BENCH_SCENARIOS:-small newconn fullhs zip}"
+wanted="${BENCH_SCENARIOS:-small h2 newconn fullhs zip}"
 wants() { [[ " $wanted " == *" $1 "* ]]; }
 started=$SECONDS
 newconn_total=0 newconn_reused=0 fullhs_total=0 fullhs_reused=0
@@ -365,6 +386,10 @@ if wants small; then
   scenario small modgate nginx modgate-warn nginx-nolog
   measure small direct-http 1 "$duration"
   measure small direct-https 1 "$duration"
+fi
+
+if wants h2; then
+  scenario h2 modgate nginx
 fi
 
 # scenario_counting_resumption name contenders...: the scenario, then how many of the
@@ -444,6 +469,7 @@ errors_total="$(awk '{s += $6} END{print s + 0}' "$results")"
   echo "|---|---|---|---|---|---|---|"
   row "small .info/.mod, TLS keep-alive, c=$conns (req/s)" small modgate nginx
   row "same, modgate log.level warn / nginx access_log off (req/s)" small modgate-warn nginx-nolog
+  row "same over HTTP/2, h2load, $((conns / 4)) connections × 4 streams (req/s)" h2 modgate nginx
   row "new TLS connection per request, wrk, resumed TLS 1.3 sessions, c=$conns (req/s)" newconn modgate nginx
   row "new TLS connection per request, ab, full handshakes, c=$conns (req/s)" fullhs modgate nginx
   row "50 MB zip, $zip_conns at once (MB/s; CPU µs per MB)" zip modgate nginx
