@@ -41,6 +41,11 @@ impl Batched {
         Ok(Batched { lines })
     }
 
+    /// Queues one whole line, newline included. A stopped writer has nowhere to put it.
+    pub fn line(&self, line: Vec<u8>) {
+        let _ = self.lines.send(Message::Line(line));
+    }
+
     /// Waits, at most `patience`, until every line queued so far has been written (the
     /// process is about to exit, which would drop them). False if that took longer or
     /// the writer has stopped.

@@ -1,15 +1,18 @@
 //! One tracing subscriber for modgate's events and Pingora's `log` records, written
 //! to stderr by a background thread (`batch`).
 
+pub mod access;
 mod batch;
 
 use crate::snapshot::{LogFormat, LogSettings};
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
-/// The writer behind the installed subscriber, kept to flush it at exit.
-static WRITER: OnceLock<batch::Batched> = OnceLock::new();
+/// The writer behind the installed subscriber, kept to flush it at exit and, under the
+/// JSON format, to take access lines directly.
+static WRITER: OnceLock<(batch::Batched, LogFormat)> = OnceLock::new();
 
 /// How long the exit waits for a stalled output before giving its lines up; below
 /// the 30 s systemd waits before it kills.
@@ -28,8 +31,11 @@ pub fn init(settings: &LogSettings) {
             return;
         }
     };
+    // Colours only for a person at a terminal: journald and log files would keep the
+    // escape codes as text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer.clone());
     // Only the first call installs; tests and `check` may call it again.
     let installed = match settings.format {
@@ -37,14 +43,29 @@ pub fn init(settings: &LogSettings) {
         LogFormat::Pretty => builder.try_init(),
     };
     if installed.is_ok() {
-        let _ = WRITER.set(writer);
+        let _ = WRITER.set((writer, settings.format));
+    }
+}
+
+/// Logs a finished request, if the filter lets `access` events through.
+pub fn access(entry: &access::Entry<'_>) {
+    if !tracing::enabled!(target: access::TARGET, tracing::Level::INFO) {
+        return;
+    }
+    match WRITER.get() {
+        Some((writer, LogFormat::Json)) => {
+            let mut line = Vec::with_capacity(512);
+            entry.json_line(&mut line);
+            writer.line(line);
+        }
+        _ => entry.emit(),
     }
 }
 
 /// Writes out every line logged so far: the lines wait in a queue for a moment, and
 /// the process exit would drop them.
 pub fn flush() {
-    if let Some(writer) = WRITER.get() {
+    if let Some((writer, _)) = WRITER.get() {
         // A stalled output gets its patience and then its lines are given up; saying
         // so would go to the same stalled output.
         let _ = writer.flush(FLUSH_PATIENCE);

@@ -2,6 +2,7 @@
 //! audit trail of who fetched what. The key id is logged, never the key.
 
 use super::ctx::RequestCtx;
+use crate::logging::access::Entry;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
@@ -50,24 +51,23 @@ pub fn request(session: &Session, error: Option<&Error>, ctx: &RequestCtx) {
             m.denied.with_label_values(&[reason]).inc();
         }
     }
-    tracing::info!(
-        target: "access",
-        client = ctx.client.map(tracing::field::display),
-        key = ctx.key_id.as_deref().unwrap_or("-"),
-        method = %request.method,
-        path = request.uri.path(),
-        kind = forward.map(|f| f.kind.as_str()),
-        module = forward.and_then(|f| f.module.as_deref()),
-        version = forward.and_then(|f| f.version.as_deref()),
+    crate::logging::access(&Entry {
+        client: ctx.client,
+        key: ctx.key_id.as_deref().unwrap_or("-"),
+        method: request.method.as_str(),
+        path: request.uri.path(),
+        kind: forward.map(|f| f.kind.as_str()),
+        module: forward.and_then(|f| f.module.as_deref()),
+        version: forward.and_then(|f| f.version.as_deref()),
         route,
         pool,
         backend,
-        upstream_status = ctx.upstream_status,
-        tries = ctx.tried.len(),
+        upstream_status: ctx.upstream_status,
+        tries: ctx.tried.len(),
         status,
-        bytes = ctx.bytes,
-        duration_ms = elapsed * 1000.0,
-        error = error.map(tracing::field::display),
+        bytes: ctx.bytes,
+        duration_ms: elapsed * 1000.0,
+        error: error.map(|e| e as &dyn std::fmt::Display),
         denied,
-    );
+    });
 }
