@@ -338,6 +338,51 @@ fn the_last_log_lines_are_written_before_the_process_exits() {
     assert!(log.contains("modgate stopped"), "{log}");
 }
 
+/// The whole log of a gateway that answered one request and then stopped at once
+/// (which writes out every queued line).
+fn log_of_one_request(extra: &str, env: &[(&str, &str)]) -> String {
+    let dir = ProxyDir::with_fixtures();
+    let upstream = Upstream::start(dir.path());
+    let extra = format!("server: {{grace_period: 0s}}\n{extra}");
+    let mut gw = Gateway::start_with_env(&one_pool_config(&extra, &upstream.url()), env);
+    assert_eq!(get(gw.addr, &info(), &[]).status, 200);
+    gw.signal("TERM");
+    let exited = gw.wait_exit(Duration::from_secs(15));
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    gw.log()
+}
+
+#[test]
+fn the_log_level_rust_log_and_the_format_decide_the_access_lines() {
+    let path = info();
+    let json_line = |log: &str| {
+        log.lines().any(|l| {
+            l.contains("\"target\":\"access\"") && l.contains(&format!("\"path\":\"{path}\""))
+        })
+    };
+    assert!(json_line(&log_of_one_request("", &[])));
+    let log = log_of_one_request("log: {level: warn}\n", &[]);
+    assert!(!log.contains(&path), "{log}");
+    // RUST_LOG overrides the file, down to one target.
+    let log = log_of_one_request("", &[("RUST_LOG", "info,access=off")]);
+    assert!(
+        !log.contains(&path) && log.contains("modgate stopped"),
+        "{log}"
+    );
+    let log = log_of_one_request("log: {level: warn}\n", &[("RUST_LOG", "access=info")]);
+    assert!(json_line(&log), "{log}");
+    // The pretty format lays the same event out for people, without terminal colours
+    // when the output is not a terminal.
+    let log = log_of_one_request("log: {format: pretty}\n", &[]);
+    let line = log
+        .lines()
+        .find(|l| l.contains(" access: "))
+        .unwrap_or_default();
+    assert!(line.contains(&format!(" path=\"{path}\" ")), "{log}");
+    assert!(line.contains(" status=200 "), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log}");
+}
+
 #[test]
 fn an_upgrade_hands_over_the_sockets_without_refusing_a_connection() {
     let dir = ProxyDir::with_fixtures();
