@@ -31,11 +31,13 @@ pub fn init(settings: &LogSettings) {
             return;
         }
     };
-    // Colours only for a person at a terminal: journald and log files would keep the
-    // escape codes as text.
+    // Colours only for a person at a terminal who has not asked for none (NO_COLOR):
+    // journald and log files would keep the escape codes as text.
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(colour)
         .with_writer(writer.clone());
     // Only the first call installs; tests and `check` may call it again.
     let installed = match settings.format {
@@ -47,7 +49,9 @@ pub fn init(settings: &LogSettings) {
     }
 }
 
-/// Logs a finished request, if the filter lets `access` events through.
+/// Logs a finished request, if the filter lets `access` events through. The filter is
+/// asked by target and level only: a `RUST_LOG` directive on the event's fields
+/// (`access[{error}]=…`) does not apply to the JSON line.
 pub fn access(entry: &access::Entry<'_>) {
     if !tracing::enabled!(target: access::TARGET, tracing::Level::INFO) {
         return;

@@ -37,9 +37,11 @@ pub fn request(session: &Session, error: Option<&Error>, ctx: &RequestCtx) {
     let kind = forward.map_or("-", |f| f.kind.as_str());
     let route_label = route.unwrap_or(if kind == "sumdb" { "sumdb" } else { "-" });
     if let Some(m) = crate::metrics::get() {
-        let status_label = status.to_string();
+        // 0 when nothing was answered, which is no status code.
+        let code = http::StatusCode::from_u16(status).ok();
+        let status_label = code.as_ref().map_or("0", http::StatusCode::as_str);
         m.requests
-            .with_label_values(&[route_label, kind, status_label.as_str()])
+            .with_label_values(&[route_label, kind, status_label])
             .inc();
         m.request_duration
             .with_label_values(&[route_label, kind])
