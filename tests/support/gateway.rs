@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, T
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,10 +25,13 @@ pub fn modgate_bin() -> &'static str {
 ///
 /// Taken from below the kernel's ephemeral range: a port from `bind :0` is free again
 /// once it is read, and any outgoing connection of a parallel test (to a gateway, to an
-/// upstream) may get it as its source port before modgate binds it. Each test binary
-/// walks its own stretch of a thousand ports, so two running at once do not meet.
+/// upstream) may get it as its source port before modgate binds it. Each test process
+/// walks a stretch of a thousand ports from a point set by its process id, so two
+/// running at once rarely ask for the same port at the same moment; one that is taken
+/// is skipped.
 pub fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
+    static NEXT: OnceLock<AtomicU16> = OnceLock::new();
+    let next = NEXT.get_or_init(|| AtomicU16::new((std::process::id() / 20 % 1000) as u16));
     let ephemeral_start = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
@@ -36,7 +39,7 @@ pub fn free_port() -> u16 {
     let below = ephemeral_start.saturating_sub(20_000).max(1024);
     let stretch = below + (std::process::id() % 20) as u16 * 1000;
     for _ in 0..1000 {
-        let port = stretch + NEXT.fetch_add(1, Ordering::Relaxed) % 1000;
+        let port = stretch + next.fetch_add(1, Ordering::Relaxed) % 1000;
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
@@ -253,6 +256,8 @@ impl Gateway {
             .arg("-c")
             .arg(&config)
             .args(extra_args)
+            // The tests' own RUST_LOG would override the log level the config sets.
+            .env_remove("RUST_LOG")
             .envs(env.iter().copied())
             .current_dir(dir.path())
             .stdin(Stdio::null())
