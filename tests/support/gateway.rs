@@ -32,12 +32,20 @@ pub fn modgate_bin() -> &'static str {
 pub fn free_port() -> u16 {
     static NEXT: OnceLock<AtomicU16> = OnceLock::new();
     let next = NEXT.get_or_init(|| AtomicU16::new((std::process::id() / 20 % 1000) as u16));
-    let ephemeral_start = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(32768);
-    let below = ephemeral_start.saturating_sub(20_000).max(1024);
-    let stretch = below + (std::process::id() % 20) as u16 * 1000;
+    let range = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut bounds = range.split_whitespace().map(|n| n.parse::<u16>().ok());
+    let low = bounds.next().flatten().unwrap_or(32768);
+    let high = bounds.next().flatten().unwrap_or(60999);
+    // Twenty stretches fit below the range on most systems, else above it; where neither
+    // has room they overlap the range, and the race this avoids is back.
+    let base = if low >= 21_024 {
+        low - 20_000
+    } else if high <= 45_535 {
+        high + 1
+    } else {
+        1024
+    };
+    let stretch = base + (std::process::id() % 20) as u16 * 1000;
     for _ in 0..1000 {
         let port = stretch + next.fetch_add(1, Ordering::Relaxed) % 1000;
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
