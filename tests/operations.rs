@@ -310,34 +310,6 @@ fn sigterm_lets_a_slow_download_finish() {
     );
 }
 
-#[test]
-fn the_last_log_lines_are_written_before_the_process_exits() {
-    let dir = ProxyDir::with_fixtures();
-    let upstream = Upstream::start(dir.path());
-    // No grace period: the exit follows the signal at once, while the answered
-    // request's access line may still wait in the log queue.
-    let mut gw = Gateway::start(&one_pool_config(
-        "server: {grace_period: 0s}\n",
-        &upstream.url(),
-    ));
-    assert_eq!(get(gw.addr, &info(), &[]).status, 200);
-    gw.signal("TERM");
-    let exited = gw.wait_exit(Duration::from_secs(15));
-    assert!(
-        exited.is_some_and(|status| status.success()),
-        "modgate did not exit cleanly: {exited:?}"
-    );
-    let log = gw.log();
-    let path = format!("\"path\":\"{}\"", info());
-    assert!(
-        log.lines()
-            .any(|l| l.contains("\"target\":\"access\"") && l.contains(&path)),
-        "the access line of the last request is missing:\n{log}"
-    );
-    // Logged after the server stopped, just before the exit.
-    assert!(log.contains("modgate stopped"), "{log}");
-}
-
 /// The whole log of a gateway that answered one request and then stopped at once
 /// (which writes out every queued line). The request's log phase runs after its
 /// answer is sent, so the stop waits until the request is counted, which that phase
@@ -366,6 +338,21 @@ fn log_of_one_request(extra: &str, env: &[(&str, &str)], logged: Option<&str>) -
     let exited = gw.wait_exit(Duration::from_secs(15));
     assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
     gw.log()
+}
+
+#[test]
+fn the_last_log_lines_are_written_before_the_process_exits() {
+    // No grace period and no wait for the line: the exit follows the signal at once,
+    // while the answered request's access line may still wait in the log queue.
+    let log = log_of_one_request("", &[], None);
+    let path = format!("\"path\":\"{}\"", info());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"target\":\"access\"") && l.contains(&path)),
+        "the access line of the last request is missing:\n{log}"
+    );
+    // Logged after the server stopped, just before the exit.
+    assert!(log.contains("modgate stopped"), "{log}");
 }
 
 #[test]

@@ -18,9 +18,9 @@ pub struct Route {
 /// `github.com/...`, a module tests the few whose elements it shares. Literal elements
 /// are looked up; elements with `*` or `?` are edges of their own, shared by every
 /// pattern that has the same element there (a thousand `github.com/*/team-N` routes
-/// share one `*` edge), and filed under the literal text before their first and after
-/// their last wildcard, so a thousand `team-N-*` or `*.team-N.example.com` edges cost
-/// a few lookups rather than a thousand glob tests. Built only by `new`, which always
+/// share one `*` edge); past eight at a node they are also filed under the literal text
+/// before their first and after their last wildcard, so a thousand `team-N-*` or
+/// `*.team-N.example.com` edges cost a few lookups rather than a thousand glob tests. Built only by `new`, which always
 /// makes the root node `find` starts from.
 #[derive(Debug)]
 pub struct RouteTable {

@@ -19,14 +19,12 @@ use tokio::time::Instant;
 
 pub struct AdminListener {
     app: Arc<AdminApp>,
-    live: Arc<Live>,
 }
 
 impl AdminListener {
     pub fn new(live: Arc<Live>) -> AdminListener {
         AdminListener {
-            app: Arc::new(AdminApp { live: live.clone() }),
-            live,
+            app: Arc::new(AdminApp { live }),
         }
     }
 }
@@ -38,7 +36,7 @@ impl ServerApp for AdminListener {
         stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
-        let limit = self.live.snapshot().server.limits.header_timeout;
+        let limit = self.app.live.snapshot().server.limits.header_timeout;
         let stream = Guarded::with_deadline(stream, Instant::now() + limit, limit);
         self.app.process_new(Box::new(stream), shutdown).await
     }

@@ -153,6 +153,64 @@ mod tests {
         assert_eq!(inner.0[2], b"next head".to_vec());
     }
 
+    /// A socket that is full every other time it is written to and then takes at most
+    /// `room` bytes.
+    struct Narrow {
+        out: Vec<u8>,
+        room: usize,
+        full: bool,
+    }
+
+    impl AsyncWrite for Narrow {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.full = !self.full;
+            if self.full {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let n = buf.len().min(self.room);
+            self.out.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_socket_keeps_every_byte_in_order() {
+        let mut hold = WriteHold::new();
+        let mut inner = Narrow {
+            out: Vec::new(),
+            room: 5,
+            full: false,
+        };
+        let mut sent = Vec::new();
+        for answer in 0..3 {
+            let head = format!("head {answer}\r\n");
+            let writes = [head.as_bytes(), b"small body ", &[b'x'; JOIN_MAX], b" end"];
+            for buf in writes {
+                let mut at = 0;
+                while at < buf.len() {
+                    at += poll_fn(|cx| hold.poll_write(&mut inner, cx, &buf[at..]))
+                        .await
+                        .expect("written");
+                }
+                sent.extend_from_slice(buf);
+            }
+            let flushed = poll_fn(|cx| hold.poll_flush(&mut inner, cx)).await;
+            assert!(flushed.is_ok());
+            assert_eq!(inner.out, sent, "after answer {answer}");
+        }
+    }
+
     #[tokio::test]
     async fn a_large_body_is_not_copied_behind_the_head() {
         let (mut hold, mut inner) = (WriteHold::new(), Writes::default());
