@@ -76,10 +76,17 @@ fn compile(text: &str) -> Snapshot {
 
 fn request<'a>(snapshot: &Snapshot, path: &'a str, key: &'a str) -> Outcome {
     let peer: IpAddr = "127.0.0.1".parse().expect("ip");
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::HOST,
+        http::HeaderValue::from_static("goproxy"),
+    );
     decide(
         snapshot,
         Inbound {
             method: &http::Method::GET,
+            version: http::Version::HTTP_11,
+            headers: &headers,
             path,
             peer,
             forwarded_for: std::iter::empty::<&[u8]>(),

@@ -51,10 +51,12 @@ pub struct StartSettings {
 }
 
 /// What a client may send and how long it may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientLimits {
     pub keepalive_timeout: Duration,
     pub header_timeout: Duration,
+    /// A client that takes none of an answer's bytes for this long is closed.
+    pub send_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_request_line: usize,
 }

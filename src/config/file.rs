@@ -37,6 +37,8 @@ pub struct Server {
     /// How long a client may take from connecting (or its first byte on a kept
     /// connection) to the end of its request headers.
     pub header_timeout: Option<String>,
+    /// How long a client may take none of an answer's bytes before it is closed.
+    pub send_timeout: Option<String>,
     /// Largest request header block accepted, in bytes.
     pub max_header_bytes: Option<usize>,
     /// Longest request line (method, target, version) accepted, in bytes.

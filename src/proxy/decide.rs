@@ -5,7 +5,7 @@
 use crate::access::{client_ip::client_address, Verdict};
 use crate::admin::Endpoint;
 use crate::auth::{presented_key, AuthError, Presented};
-use crate::request::{classify, Kind, Refusal, Request};
+use crate::request::{classify, hygiene, Kind, Refusal, Request};
 use crate::snapshot::Snapshot;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,6 +13,9 @@ use std::sync::Arc;
 /// What the request handler knows before deciding.
 pub struct Inbound<'a, X> {
     pub method: &'a http::Method,
+    pub version: http::Version,
+    /// Every header, for the checks on what a GOPROXY request never carries.
+    pub headers: &'a http::HeaderMap,
     /// The path as received, without the query.
     pub path: &'a str,
     pub peer: IpAddr,
@@ -132,6 +135,12 @@ where
                 DenyReason::BadRequest,
                 "modgate: only GET and HEAD are served\n".into(),
             ),
+        );
+    }
+    if let Err(flaw) = hygiene::check(inbound.version, inbound.headers) {
+        return decision(
+            None,
+            refuse(400, DenyReason::BadRequest, flaw.message().into()),
         );
     }
     // A GOPROXY request, or else (Err) an admin endpoint asked for on a listener.

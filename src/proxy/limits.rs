@@ -54,6 +54,7 @@ mod tests {
         ClientLimits {
             keepalive_timeout: Duration::from_secs(1),
             header_timeout: Duration::from_secs(1),
+            send_timeout: Duration::from_secs(1),
             max_header_bytes: 200,
             max_request_line: 100,
         }

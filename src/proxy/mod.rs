@@ -3,12 +3,14 @@
 
 pub mod ctx;
 pub mod decide;
+mod hygiene;
 mod limits;
 pub mod peer;
 mod record;
 mod respond;
 
 use crate::live::Live;
+use crate::request::hygiene::Flaw;
 use async_trait::async_trait;
 use bytes::Bytes;
 use ctx::RequestCtx;
@@ -63,20 +65,30 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        let limits = &ctx.snapshot.server.limits;
+        let limits = ctx.snapshot.server.limits;
         // Only bound connections the client asked to keep (Pingora would keep those
         // forever); HTTP/1.0 and `Connection: close` stay closed.
         if session.get_keepalive().is_some() {
             session.set_keepalive(Some(keepalive_seconds(limits.keepalive_timeout)));
         }
-        if let Some(answer) = limits::check(session.req_header(), limits) {
+        if let Some(answer) = limits::check(session.req_header(), &limits) {
             return refuse(session, ctx, answer).await;
+        }
+        // Answers go out in request order; the next request is read after this one's
+        // answer (Pingora's default drops pipelined requests and closes).
+        session.set_pipelining_enabled(true);
+        // Over HTTP/1 the head deadline's stream closes a client that takes nothing
+        // for this long; an HTTP/2 stream stalls in flow control instead.
+        if session.is_http2() {
+            session.set_write_timeout(Some(limits.send_timeout));
         }
         let request = session.req_header();
         let decision = decide(
             &ctx.snapshot,
             Inbound {
                 method: &request.method,
+                version: request.version,
+                headers: &request.headers,
                 path: request.uri.path(),
                 peer: peer_ip(session),
                 forwarded_for: request
@@ -90,6 +102,12 @@ impl ProxyHttp for Gateway {
         );
         ctx.client = Some(decision.client);
         ctx.key_id = decision.key_id;
+        if !matches!(decision.outcome, Outcome::Answer(_)) {
+            if let Err(flaw) = hygiene::no_body(session, limits.header_timeout).await {
+                return refuse(session, ctx, hygiene::refusal(flaw)).await;
+            }
+            hygiene::drop_upgrade(session.req_header_mut());
+        }
         match decision.outcome {
             Outcome::Forward(forward) => {
                 ctx.forward = Some(forward);
@@ -154,10 +172,15 @@ impl ProxyHttp for Gateway {
         for (name, value) in &pool.headers {
             upstream.insert_header(name.clone(), value.clone())?;
         }
-        // A trusted proxy's chain is kept and extended; anyone else's is replaced.
+        // A trusted proxy's chain is kept and extended; anyone else's is replaced, and
+        // so is everything else a client could say about its address, host or scheme.
         let peer = peer_ip(session);
+        let trusted = ctx.snapshot.trusted_proxies.contains(peer);
+        if !trusted {
+            hygiene::drop_client_forwarding(upstream);
+        }
         let mut chain = String::new();
-        if ctx.snapshot.trusted_proxies.contains(peer) {
+        if trusted {
             for earlier in session.req_header().headers.get_all("x-forwarded-for") {
                 if let Ok(earlier) = earlier.to_str() {
                     chain.push_str(earlier);
@@ -167,6 +190,9 @@ impl ProxyHttp for Gateway {
         }
         chain.push_str(&peer.to_string());
         upstream.insert_header("x-forwarded-for", chain)?;
+        if let Some(client) = ctx.client {
+            upstream.insert_header("x-real-ip", client.to_string())?;
+        }
         upstream.insert_header(
             "x-forwarded-proto",
             if is_tls(session) { "https" } else { "http" },
@@ -183,6 +209,10 @@ impl ProxyHttp for Gateway {
         let status = upstream.status.as_u16();
         ctx.upstream_status = Some(status);
         ctx.observe_upstream(Some(status));
+        if upstream.status.is_informational() {
+            // Nothing was asked to switch protocols, and a 101 relayed would be a tunnel.
+            return Error::e_explain(InvalidHTTPHeader, "the upstream answered 1xx to a GET");
+        }
         if ctx.should_try_again(status) {
             return Error::e_explain(HTTPStatus(status), "trying the next backend or pool");
         }
@@ -232,6 +262,10 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
         _client_reused: bool,
     ) -> Box<Error> {
+        if is_client_fault(&e) {
+            // Nothing the upstream did: not counted against it, and not retried.
+            return e;
+        }
         if !ctx.take_observed() {
             ctx.observe_upstream(None);
         }
@@ -254,6 +288,7 @@ impl ProxyHttp for Gateway {
     ) -> FailToProxy {
         let status = match e.etype() {
             HTTPStatus(code) if *code >= 400 => *code,
+            _ if is_client_fault(e) => return client_failed(session, e, ctx).await,
             ConnectTimedout | ReadTimedout | WriteTimedout => 504,
             _ => 502,
         };
@@ -275,6 +310,35 @@ impl ProxyHttp for Gateway {
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         record::request(session, e, ctx);
+    }
+}
+
+/// The client's side failed: it went away, stopped reading, or sent what cannot be
+/// forwarded. Not an upstream failure, so no 502 and no upstream error counted.
+fn is_client_fault(e: &Error) -> bool {
+    *e.esource() == ErrorSource::Downstream
+}
+
+async fn client_failed(session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+    let gone = matches!(
+        e.etype(),
+        ConnectionClosed | ReadError | WriteError | ReadTimedout | WriteTimedout
+    );
+    let mut error_code = 0;
+    if gone {
+        // nginx's 499: logged, never sent.
+        ctx.failed_status = Some(499);
+    } else {
+        let answer = hygiene::refusal(Flaw::Unreadable);
+        if !ctx.downstream_started && respond::answer(session, &answer).await.is_ok() {
+            error_code = answer.status;
+        }
+        ctx.failed_status = Some(answer.status);
+        ctx.answered = Some(answer);
+    }
+    FailToProxy {
+        error_code,
+        can_reuse_downstream: false,
     }
 }
 

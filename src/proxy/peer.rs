@@ -3,7 +3,7 @@
 //! checks do not reuse connections, and requests reuse them per worker.
 
 use crate::pool::{Backend, Pool};
-use pingora::upstreams::peer::HttpPeer;
+use pingora::upstreams::peer::{HttpPeer, HttpUpstreamRequestPolicy};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ pub fn backend_peer(pool: &Pool, backend: &Backend, address: SocketAddr) -> Http
     peer.options.read_timeout = Some(pool.read_timeout);
     peer.options.idle_timeout = Some(UPSTREAM_IDLE);
     peer.options.ca = pool.ca.clone();
+    peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::deny_upgrades();
     // Pooled per worker: a connection stays with the thread whose runtime it is registered on.
     peer.group_key = crate::server::workers::current().unwrap_or(0);
     peer

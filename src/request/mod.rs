@@ -8,5 +8,6 @@
 //! found.
 
 pub mod classify;
+pub mod hygiene;
 
 pub use classify::{classify, Kind, Refusal, Request};

@@ -48,6 +48,11 @@ pub(super) fn server(ctx: &mut Ctx, server: &file::Server) -> ServerSettings {
             server.header_timeout.as_deref(),
             Duration::from_secs(10),
         ),
+        send_timeout: ctx.nonzero_duration(
+            "server.send_timeout",
+            server.send_timeout.as_deref(),
+            Duration::from_secs(60),
+        ),
         max_header_bytes: positive(
             ctx,
             "server.max_header_bytes",

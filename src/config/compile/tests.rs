@@ -175,6 +175,16 @@ fn client_limits_have_safe_defaults() {
     let limits = compile(BASE).expect("base").server.limits;
     assert_eq!(limits.header_timeout, std::time::Duration::from_secs(10));
     assert_eq!(limits.keepalive_timeout, std::time::Duration::from_secs(60));
+    assert_eq!(limits.send_timeout, std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn zero_send_timeout() {
+    one_error(
+        &format!("server:\n  send_timeout: 0s{BASE}"),
+        2,
+        "server.send_timeout must be longer than 0",
+    );
 }
 
 #[test]
