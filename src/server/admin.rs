@@ -3,7 +3,7 @@
 //! Its request heads have the listeners' deadline: whoever can reach the port could
 //! otherwise hold connections open by sending nothing.
 
-use super::head_deadline::Guarded;
+use super::head_deadline::{Guarded, Limits};
 use crate::admin::{report, Endpoint};
 use crate::live::Live;
 use crate::TEXT_PLAIN;
@@ -36,8 +36,8 @@ impl ServerApp for AdminListener {
         stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
-        let limit = self.app.live.snapshot().server.limits.header_timeout;
-        let stream = Guarded::with_deadline(stream, Instant::now() + limit, limit);
+        let limits = Limits::of(&self.app.live.snapshot().server.limits);
+        let stream = Guarded::with_deadline(stream, Instant::now() + limits.header, limits);
         self.app.process_new(Box::new(stream), shutdown).await
     }
 
@@ -65,6 +65,19 @@ fn answer(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
 #[async_trait]
 impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let method = &session.req_header().method;
+        if method != http::Method::GET && method != http::Method::HEAD {
+            let mut refusal = answer(
+                405,
+                TEXT_PLAIN,
+                b"modgate: only GET and HEAD are served\n".to_vec(),
+            );
+            refusal.headers_mut().insert(
+                http::header::ALLOW,
+                http::HeaderValue::from_static("GET, HEAD"),
+            );
+            return refusal;
+        }
         match Endpoint::from_path(session.req_header().uri.path()) {
             Some(endpoint) => {
                 let report = report(endpoint, &self.live.snapshot());

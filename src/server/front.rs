@@ -3,7 +3,7 @@
 //! One deadline covers connect to the end of the first head, so a client cannot spend
 //! the whole of it in the handshake and then again in the head.
 
-use super::head_deadline::Guarded;
+use super::head_deadline::{Guarded, Limits};
 use super::workers::Workers;
 use crate::live::Live;
 use crate::proxy::Gateway;
@@ -94,7 +94,8 @@ impl ServerApp for Front {
 impl Front {
     /// Serves a connection on the thread that runs this, until the connection ends.
     async fn serve(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
-        let limit = self.live.snapshot().server.limits.header_timeout;
+        let limits = Limits::of(&self.live.snapshot().server.limits);
+        let limit = limits.header;
         let deadline = Instant::now() + limit;
         let Some(tls) = self.listener(&stream) else {
             tracing::warn!("a connection on an address no listener has: closed");
@@ -128,9 +129,9 @@ impl Front {
         // An h2 connection carries its heads in frames the h2 library bounds; only its
         // preface needs the deadline, or Pingora's h2 handshake waits for it forever.
         let stream: Stream = if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
-            Box::new(Guarded::with_preface_deadline(stream, deadline, limit))
+            Box::new(Guarded::with_preface_deadline(stream, deadline, limits))
         } else {
-            Box::new(Guarded::with_deadline(stream, deadline, limit))
+            Box::new(Guarded::with_deadline(stream, deadline, limits))
         };
         self.proxy.process_new(stream, shutdown).await
     }

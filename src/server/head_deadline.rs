@@ -6,6 +6,7 @@
 //! itself, because Pingora reads heads and bodies through the same stream without
 //! telling it which.
 
+use super::send_deadline::SendDeadline;
 use super::write_hold::WriteHold;
 use async_trait::async_trait;
 use pingora::protocols::raw_connect::ProxyDigest;
@@ -87,6 +88,22 @@ impl Phase {
     }
 }
 
+/// How long a client may take to send a head, and to take some of an answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header: Duration,
+    pub send: Duration,
+}
+
+impl Limits {
+    pub fn of(limits: &crate::snapshot::ClientLimits) -> Limits {
+        Limits {
+            header: limits.header_timeout,
+            send: limits.send_timeout,
+        }
+    }
+}
+
 /// A downstream stream with a deadline on each request head. Without a deadline it
 /// only forwards, which lets the TLS handshake run over the same type.
 #[derive(Debug)]
@@ -94,6 +111,7 @@ pub struct Guarded {
     inner: Stream,
     watch: Option<Watch>,
     hold: Option<WriteHold>,
+    send: Option<SendDeadline>,
 }
 
 #[derive(Debug)]
@@ -110,39 +128,41 @@ impl Guarded {
             inner,
             watch: None,
             hold: None,
+            send: None,
         }
     }
 
     /// HTTP/1: `deadline` bounds the first head (it may include the TLS handshake);
     /// each later head on the connection gets `limit` from its first byte.
-    pub fn with_deadline(inner: Stream, deadline: Instant, limit: Duration) -> Guarded {
+    pub fn with_deadline(inner: Stream, deadline: Instant, limits: Limits) -> Guarded {
         let phase = Phase::Head(HeadEnd::default());
-        Guarded::watched(inner, phase, deadline, limit, Some(WriteHold::new()))
+        Guarded::watched(inner, phase, deadline, limits, Some(WriteHold::new()))
     }
 
     /// HTTP/2: `deadline` bounds the connection preface; nothing after it. Writes are
     /// not held: the h2 library frames and flushes them itself.
-    pub fn with_preface_deadline(inner: Stream, deadline: Instant, limit: Duration) -> Guarded {
+    pub fn with_preface_deadline(inner: Stream, deadline: Instant, limits: Limits) -> Guarded {
         let phase = Phase::Preface(H2_PREFACE_LEN);
-        Guarded::watched(inner, phase, deadline, limit, None)
+        Guarded::watched(inner, phase, deadline, limits, None)
     }
 
     fn watched(
         inner: Stream,
         phase: Phase,
         deadline: Instant,
-        limit: Duration,
+        limits: Limits,
         hold: Option<WriteHold>,
     ) -> Guarded {
         Guarded {
             inner,
             watch: Some(Watch {
-                limit,
+                limit: limits.header,
                 phase,
                 deadline: Box::pin(tokio::time::sleep_until(deadline)),
                 expired: false,
             }),
             hold,
+            send: Some(SendDeadline::new(limits.send)),
         }
     }
 
@@ -239,10 +259,11 @@ impl AsyncWrite for Guarded {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.answering();
-        match this.hold.as_mut() {
+        let poll = match this.hold.as_mut() {
             Some(hold) => hold.poll_write(&mut this.inner, cx, buf),
             None => Pin::new(&mut this.inner).poll_write(cx, buf),
-        }
+        };
+        watch_send(&mut this.send, cx, poll)
     }
 
     fn poll_write_vectored(
@@ -252,13 +273,14 @@ impl AsyncWrite for Guarded {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.answering();
-        match this.hold.as_mut() {
+        let poll = match this.hold.as_mut() {
             Some(hold) => {
                 let first = bufs.iter().find(|b| !b.is_empty());
                 hold.poll_write(&mut this.inner, cx, first.map_or(&[][..], |b| &b[..]))
             }
             None => Pin::new(&mut this.inner).poll_write_vectored(cx, bufs),
-        }
+        };
+        watch_send(&mut this.send, cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -267,18 +289,31 @@ impl AsyncWrite for Guarded {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match this.hold.as_mut() {
+        let poll = match this.hold.as_mut() {
             Some(hold) => hold.poll_flush(&mut this.inner, cx),
             None => Pin::new(&mut this.inner).poll_flush(cx),
-        }
+        };
+        watch_send(&mut this.send, cx, poll)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match this.hold.as_mut() {
+        let poll = match this.hold.as_mut() {
             Some(hold) => hold.poll_shutdown(&mut this.inner, cx),
             None => Pin::new(&mut this.inner).poll_shutdown(cx),
-        }
+        };
+        watch_send(&mut this.send, cx, poll)
+    }
+}
+
+fn watch_send<T>(
+    send: &mut Option<SendDeadline>,
+    cx: &mut Context<'_>,
+    poll: Poll<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    match send {
+        Some(send) => send.watch(cx, poll),
+        None => poll,
     }
 }
 

@@ -6,6 +6,7 @@ mod filter;
 mod front;
 mod head_deadline;
 mod reload;
+mod send_deadline;
 mod supervisor;
 pub(crate) mod workers;
 mod write_hold;
