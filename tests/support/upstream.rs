@@ -45,6 +45,9 @@ pub struct Recorded {
     pub path: String,
     /// In order received, names as sent.
     pub headers: Vec<(String, String)>,
+    /// The request body as framed by Content-Length or chunked encoding (empty when
+    /// the upstream was told to ignore bodies).
+    pub body: Vec<u8>,
 }
 
 impl Recorded {
@@ -80,6 +83,9 @@ struct Shared {
     base: Option<String>,
     addr: SocketAddr,
     mode: Mutex<Mode>,
+    /// Like many small servers: a request's body is left unread (and so taken for
+    /// the next request's head).
+    ignore_bodies: AtomicBool,
     requests: Mutex<Vec<Recorded>>,
     conns: Mutex<Conns>,
 }
@@ -116,6 +122,7 @@ impl Upstream {
             base,
             addr,
             mode: Mutex::new(Mode::Serve),
+            ignore_bodies: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
             conns: Mutex::new(Conns {
                 accepting: false,
@@ -151,6 +158,11 @@ impl Upstream {
 
     pub fn set_mode(&self, mode: Mode) {
         *lock(&self.shared.mode) = mode;
+    }
+
+    /// Leaves request bodies unread, as servers that expect none do.
+    pub fn ignore_bodies(&self) {
+        self.shared.ignore_bodies.store(true, Ordering::SeqCst);
     }
 
     pub fn mode(&self) -> Mode {
@@ -415,35 +427,43 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 break;
             }
         };
-        lock(&shared.requests).push(Recorded {
-            method: req.method.clone(),
-            path: req.target.clone(),
-            headers: req.headers.clone(),
-        });
-
-        let chunked = req.has_token("transfer-encoding", "chunked");
-        let mut keep_alive = if req.version == "HTTP/1.0" {
+        let keep_alive = if req.version == "HTTP/1.0" {
             req.has_token("connection", "keep-alive")
         } else {
             !req.has_token("connection", "close")
         };
-        if chunked {
-            // Request bodies are not expected: answer, then close.
-            keep_alive = false;
-        } else if let Some(len) = req.header("content-length") {
-            match len.parse::<u64>() {
-                Ok(n) => {
-                    if io::copy(&mut reader.by_ref().take(n), &mut io::sink()).ok() != Some(n) {
+        let mut body = Vec::new();
+        if !shared.ignore_bodies.load(Ordering::SeqCst) {
+            let read = if req.has_token("transfer-encoding", "chunked") {
+                read_chunked(&mut reader, &mut body)
+            } else if let Some(len) = req.header("content-length") {
+                match len.parse::<u64>() {
+                    Ok(n) => reader.by_ref().take(n).read_to_end(&mut body).map(|_| ()),
+                    Err(_) => {
+                        let _ = send_simple(
+                            &mut out,
+                            400,
+                            "bad Content-Length\n",
+                            false,
+                            false,
+                            shared,
+                        );
                         break;
                     }
                 }
-                Err(_) => {
-                    let _ =
-                        send_simple(&mut out, 400, "bad Content-Length\n", false, false, shared);
-                    break;
-                }
+            } else {
+                Ok(())
+            };
+            if read.is_err() {
+                break;
             }
         }
+        lock(&shared.requests).push(Recorded {
+            method: req.method.clone(),
+            path: req.target.clone(),
+            headers: req.headers.clone(),
+            body,
+        });
 
         let mode = *lock(&shared.mode);
         let result = match mode {
@@ -472,6 +492,30 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     }
     let _ = out.flush();
     let _ = out.shutdown(Shutdown::Both);
+}
+
+/// A chunked request body, extensions and trailers skipped.
+fn read_chunked(reader: &mut BufReader<TcpStream>, body: &mut Vec<u8>) -> io::Result<()> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "bad chunk");
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let size = line.trim().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size, 16).map_err(|_| bad())?;
+        if size == 0 {
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        line.clear();
+        reader.read_line(&mut line)?;
+    }
 }
 
 fn reason(status: u16) -> &'static str {
