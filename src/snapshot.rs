@@ -26,6 +26,7 @@ pub struct Snapshot {
     pub routes: RouteTable,
     pub pools: Vec<Arc<Pool>>,
     pub sumdbs: Vec<Sumdb>,
+    pub cache: Option<CacheSettings>,
 }
 
 impl Snapshot {
@@ -97,4 +98,12 @@ pub struct CertificatePaths {
 pub struct Sumdb {
     pub name: String,
     pub pool: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSettings {
+    pub dir: PathBuf,
+    /// Least recently used artifacts are evicted past this many bytes.
+    pub max_size: u64,
+    pub list_ttl: Duration,
 }

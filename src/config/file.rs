@@ -23,6 +23,7 @@ pub struct File {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub sumdb: Vec<Sumdb>,
+    pub cache: Option<Cache>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,6 +176,8 @@ pub struct Route {
     pub pools: Vec<String>,
     #[serde(default)]
     pub private: bool,
+    /// Default: true when a cache section exists.
+    pub cache: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,4 +185,14 @@ pub struct Route {
 pub struct Sumdb {
     pub name: String,
     pub pool: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    pub dir: String,
+    pub max_size: Option<String>,
+    pub list_ttl: Option<String>,
+    /// A shared object store; not served yet, so its presence is an error that says so.
+    pub store: Option<serde_yaml::Value>,
 }

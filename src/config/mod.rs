@@ -7,6 +7,7 @@ mod env;
 pub mod error;
 pub mod file;
 mod locate;
+pub mod size;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::Position;

@@ -11,6 +11,8 @@ pub struct Route {
     pub pools: Vec<usize>,
     /// Modules of a private route never reach a checksum database.
     pub private: bool,
+    /// Whether its artifacts are stored and served from the store.
+    pub cache: bool,
 }
 
 /// Routes in file order, indexed by the path elements of their patterns, so a lookup
@@ -275,6 +277,7 @@ mod tests {
             patterns: ModulePatterns::new(globs).expect("patterns"),
             pools: vec![0],
             private: false,
+            cache: false,
         }
     }
 

@@ -9,6 +9,7 @@ pub(super) fn routes(
     ctx: &mut Ctx,
     routes: &[file::Route],
     pool_names: &HashMap<String, usize>,
+    cache_configured: bool,
 ) -> RouteTable {
     if routes.is_empty() {
         ctx.error(
@@ -77,6 +78,7 @@ pub(super) fn routes(
             patterns,
             pools,
             private: route.private,
+            cache: route.cache.unwrap_or(cache_configured),
         });
     }
     RouteTable::new(table)
