@@ -9,6 +9,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod live;
 pub mod logging;

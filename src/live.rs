@@ -1,10 +1,11 @@
 //! What outlives a snapshot: the current snapshot itself (swapped on reload), the
-//! backend states and the TLS listeners' certificate holders.
+//! backend states, the TLS listeners' certificate holders and the cache's store.
 
+use crate::cache::Store;
 use crate::pool::registry::StateRegistry;
 use crate::snapshot::Snapshot;
 use crate::tls::{CertResolver, ClientAuth};
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ pub struct Live {
     /// The certificate and client-CA holders of each TLS listener, fixed at start and
     /// refilled on reload.
     tls: Vec<TlsEndpoint>,
+    /// Kept across reloads while `cache.dir` stays the same, with its index.
+    store: ArcSwapOption<Store>,
 }
 
 pub struct TlsEndpoint {
@@ -36,7 +39,30 @@ impl Live {
             snapshot: ArcSwap::from_pointee(snapshot),
             states,
             tls,
+            store: ArcSwapOption::empty(),
         }
+    }
+
+    pub fn store(&self) -> Option<Arc<Store>> {
+        self.store.load_full()
+    }
+
+    /// Opens the store a snapshot names (before it is published): the running one
+    /// when the dir is the same, with the new size bound. An error leaves the running
+    /// store and configuration in place.
+    pub fn prepare_store(&self, snapshot: &Snapshot) -> Result<Option<Arc<Store>>, String> {
+        let Some(settings) = &snapshot.cache else {
+            return Ok(None);
+        };
+        if let Some(store) = self.store().filter(|s| s.root() == settings.dir) {
+            store.set_max_size(settings.max_size);
+            return Ok(Some(store));
+        }
+        Store::open(settings).map(|store| Some(Arc::new(store)))
+    }
+
+    pub fn set_store(&self, store: Option<Arc<Store>>) {
+        self.store.store(store);
     }
 
     /// Hands a reloaded snapshot's certificates and client CAs to the running

@@ -3,8 +3,8 @@
 //! unbounded and the second is personal data; the access log has them.
 
 use prometheus::{
-    register_gauge, register_gauge_vec, register_histogram_vec, register_int_counter_vec, Gauge,
-    GaugeVec, HistogramVec, IntCounterVec,
+    register_gauge, register_gauge_vec, register_histogram_vec, register_int_counter,
+    register_int_counter_vec, Gauge, GaugeVec, HistogramVec, IntCounter, IntCounterVec,
 };
 use std::sync::LazyLock;
 
@@ -19,6 +19,10 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     pub last_reload_success: Gauge,
     pub build_info: GaugeVec,
+    pub cache_requests: IntCounterVec,
+    pub cache_size: Gauge,
+    pub cache_evictions: IntCounter,
+    pub cache_fills: IntCounterVec,
 }
 
 const BUCKETS: &[f64] = &[
@@ -37,6 +41,10 @@ fn build() -> prometheus::Result<Metrics> {
         config_reloads: register_int_counter_vec!("modgate_config_reloads_total", "Configuration reloads, by result (success, failure).", &["result"])?,
         last_reload_success: register_gauge!("modgate_config_last_reload_success_timestamp_seconds", "When the configuration was last loaded successfully.")?,
         build_info: register_gauge_vec!("modgate_build_info", "Always 1; the version is in the label.", &["version"])?,
+        cache_requests: register_int_counter_vec!("modgate_cache_requests_total", "Module requests by kind and what the store did (hit, miss, bypass).", &["kind", "result"])?,
+        cache_size: register_gauge!("modgate_cache_size_bytes", "Bytes of artifacts in the store.")?,
+        cache_evictions: register_int_counter!("modgate_cache_evictions_total", "Artifacts removed to stay under cache.max_size.")?,
+        cache_fills: register_int_counter_vec!("modgate_cache_fills_total", "Upstream answers being stored, by result (stored; abandoned: the transfer or the disk fell short; failed: the write or a check failed).", &["result"])?,
     };
     metrics
         .build_info
@@ -54,6 +62,9 @@ fn build() -> prometheus::Result<Metrics> {
     }
     for result in ["success", "failure"] {
         metrics.config_reloads.with_label_values(&[result]);
+    }
+    for result in ["stored", "abandoned", "failed"] {
+        metrics.cache_fills.with_label_values(&[result]);
     }
     Ok(metrics)
 }

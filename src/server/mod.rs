@@ -83,6 +83,13 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         states,
         tls_endpoints,
     ));
+    match live.prepare_store(&live.snapshot()) {
+        Ok(store) => live.set_store(store),
+        // Serving without the store beats not serving; a reload tries again.
+        Err(error) => {
+            tracing::error!(%error, "the cache cannot be used: every request goes upstream")
+        }
+    }
     let workers = match workers::Workers::start(threads) {
         Ok(workers) => Some(workers),
         Err(error) => {

@@ -16,9 +16,19 @@ pub type Probes = HashMap<(usize, usize), Probe>;
 pub async fn reload(live: &Live) -> Result<(Arc<Snapshot>, Probes), config::ConfigErrors> {
     let metrics = crate::metrics::get();
     let path = live.config_path.clone();
-    let loaded = config::load(&path, &live.states);
-    let new = match loaded {
-        Ok(new) => new,
+    let loaded = config::load(&path, &live.states).and_then(|new| {
+        // Blocking: a walk of sizes when the cache dir changes, at most.
+        match live.prepare_store(&new) {
+            Ok(store) => Ok((new, store)),
+            Err(message) => Err(config::ConfigErrors(vec![config::ConfigError {
+                file: path.clone(),
+                position: None,
+                message,
+            }])),
+        }
+    });
+    let (new, store) = match loaded {
+        Ok(loaded) => loaded,
         Err(errors) => {
             if let Some(m) = metrics {
                 m.config_reloads.with_label_values(&["failure"]).inc();
@@ -31,6 +41,7 @@ pub async fn reload(live: &Live) -> Result<(Arc<Snapshot>, Probes), config::Conf
     warn_about_restart_only_changes(&old, &new);
     let probes = prepare_new_backends(&old, &new).await;
     live.replace_tls(&new);
+    live.set_store(store);
     live.publish(new);
     if let Some(m) = metrics {
         m.config_reloads.with_label_values(&["success"]).inc();

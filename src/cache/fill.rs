@@ -1,0 +1,185 @@
+//! Storing an upstream answer while it streams to the client. The bytes go to a
+//! writer on the blocking pool, so a slow or full disk never holds up the answer: if
+//! the writer falls behind, the fill is abandoned, never the client. The file is
+//! written under a temporary name, checked, fsync'd and renamed, so a crash at any
+//! moment leaves no partial artifact under a final name.
+
+use super::{layout, zipcheck, Store};
+use crate::request::Kind;
+use bytes::Bytes;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+
+/// Chunks the writer may fall behind by (Pingora's are up to 64 KiB).
+const BACKLOG: usize = 64;
+
+pub(super) struct Job {
+    pub path: String,
+    pub kind: Kind,
+    pub module: String,
+    pub version: String,
+    pub expected_len: Option<u64>,
+}
+
+enum Message {
+    Chunk(Bytes),
+    Done,
+}
+
+/// The request's end of a fill. Dropped before [`Fill::finish`] (a failed or cut
+/// transfer), it abandons the fill and nothing is stored.
+pub struct Fill {
+    sender: Option<SyncSender<Message>>,
+}
+
+impl Fill {
+    pub(super) fn start(store: Arc<Store>, job: Job) -> Fill {
+        let (sender, receiver) = sync_channel(BACKLOG);
+        tokio::task::spawn_blocking(move || write(&store, &job, &receiver));
+        Fill {
+            sender: Some(sender),
+        }
+    }
+
+    pub fn push(&mut self, chunk: &Bytes) {
+        self.send(Message::Chunk(chunk.clone()));
+    }
+
+    /// The whole answer went through: store it if it checks out.
+    pub fn finish(&mut self) {
+        self.send(Message::Done);
+        self.sender = None;
+    }
+
+    fn send(&mut self, message: Message) {
+        let Some(sender) = &self.sender else {
+            return;
+        };
+        match sender.try_send(message) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                // Counted by the writer, which sees the channel close unfinished.
+                tracing::debug!("cache: the disk fell behind the transfer; fill abandoned");
+                self.sender = None;
+            }
+            Err(TrySendError::Disconnected(_)) => self.sender = None,
+        }
+    }
+}
+
+/// A temporary file removed on drop unless it was renamed into place.
+struct Temp {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+enum Outcome {
+    Stored,
+    Abandoned,
+}
+
+fn write(store: &Store, job: &Job, receiver: &Receiver<Message>) {
+    let result = fill(store, job, receiver);
+    let label = match &result {
+        Ok(Outcome::Stored) => "stored",
+        Ok(Outcome::Abandoned) => "abandoned",
+        Err(_) => "failed",
+    };
+    if let Some(m) = crate::metrics::get() {
+        m.cache_fills.with_label_values(&[label]).inc();
+    }
+    if let Err(error) = result {
+        if store.may_log_failure() {
+            tracing::error!(artifact = %job.path, %error, "cache: an artifact could not be stored (logged at most once a minute); answers still stream from upstream");
+        }
+    }
+}
+
+fn fill(store: &Store, job: &Job, receiver: &Receiver<Message>) -> Result<Outcome, String> {
+    let mut temp = Temp {
+        path: store.temp_path(),
+        kept: false,
+    };
+    let io = |what: &str| {
+        let what = what.to_owned();
+        move |e: std::io::Error| format!("{what}: {e}")
+    };
+    let mut file = File::create(&temp.path).map_err(io("creating a temporary file"))?;
+    let mut written = 0u64;
+    loop {
+        match receiver.recv() {
+            Ok(Message::Chunk(chunk)) => {
+                file.write_all(&chunk).map_err(io("writing"))?;
+                written += chunk.len() as u64;
+            }
+            Ok(Message::Done) => break,
+            Err(_) => return Ok(Outcome::Abandoned),
+        }
+    }
+    if let Some(expected) = job.expected_len {
+        if expected != written {
+            return Err(format!(
+                "the upstream sent {written} bytes after announcing {expected}"
+            ));
+        }
+    }
+    file.sync_all().map_err(io("syncing"))?;
+    drop(file);
+    match job.kind {
+        Kind::Zip => zipcheck::check(&temp.path, &layout::zip_prefix(&job.module, &job.version))?,
+        Kind::Info | Kind::Mod => check_text(&temp.path, job)?,
+        _ => {}
+    }
+    let target = store.root.join(&job.path);
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(io("creating the module's directory"))?;
+    }
+    fs::rename(&temp.path, &target).map_err(io("renaming into place"))?;
+    temp.kept = true;
+    if let Some(parent) = target.parent() {
+        // The rename is durable once the directory is.
+        let _ = File::open(parent).and_then(|dir| dir.sync_all());
+    }
+    store.stored(&job.path, written);
+    store
+        .list_version(&job.module, &job.version)
+        .map_err(io("updating @v/list"))?;
+    Ok(Outcome::Stored)
+}
+
+/// A `.info` names the version it was asked for; a `.mod` is a go.mod, which always
+/// has a module directive (even one the proxy synthesized).
+fn check_text(path: &std::path::Path, job: &Job) -> Result<(), String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("not UTF-8 text: {e}"))?;
+    if job.kind == Kind::Mod {
+        let has_module = text
+            .lines()
+            .any(|line| line.trim_start().starts_with("module"));
+        return if has_module {
+            Ok(())
+        } else {
+            Err("the .mod has no module directive".into())
+        };
+    }
+    #[derive(serde::Deserialize)]
+    struct Info {
+        #[serde(rename = "Version")]
+        version: String,
+    }
+    match serde_json::from_str::<Info>(&text) {
+        Ok(info) if info.version == job.version => Ok(()),
+        Ok(info) => Err(format!("the .info names version {:?}", info.version)),
+        Err(e) => Err(format!("the .info is not JSON with a Version: {e}")),
+    }
+}

@@ -1,0 +1,246 @@
+//! The store: artifacts that cannot change (`.info`, `.mod`, `.zip` of canonical
+//! versions) kept in a GOPROXY tree, served without asking any upstream, and bounded
+//! by `max_size` (least recently used out first).
+//!
+//! Why not `pingora-cache`: its storage is keyed by hashed cache keys with its own
+//! metadata, while the store here must stay a plain GOPROXY tree that the go command,
+//! rsync and a file server read as it is; and its lock serves waiters after the fill,
+//! not while the bytes arrive.
+
+mod fill;
+mod index;
+pub mod layout;
+mod zipcheck;
+
+pub use fill::Fill;
+
+use crate::request::Kind;
+use crate::snapshot::CacheSettings;
+use index::Index;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    temp: PathBuf,
+    max_size: AtomicU64,
+    index: Mutex<Index>,
+    /// Serializes the read-modify-write of `@v/list` files.
+    lists: Mutex<()>,
+    /// When a fill failure was last logged, in seconds since the epoch.
+    last_failure_log: AtomicU64,
+}
+
+/// A stored artifact, opened: eviction may unlink it, and the open file stays valid.
+#[derive(Debug)]
+pub struct Stored {
+    pub file: File,
+    pub len: u64,
+    pub etag: String,
+}
+
+impl Store {
+    /// Creates the dir when missing, removes what interrupted fills left, and counts
+    /// what is already stored (a walk of sizes, no file is read).
+    pub fn open(settings: &CacheSettings) -> Result<Store, String> {
+        let root = settings.dir.clone();
+        let shown = root.display();
+        fs::create_dir_all(&root).map_err(|e| format!("cache.dir {shown}: cannot create: {e}"))?;
+        let temp = root.join(layout::TEMP_DIR);
+        match fs::remove_dir_all(&temp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(format!(
+                    "cache.dir {shown}: cannot clear interrupted fills: {e}"
+                ))
+            }
+        }
+        fs::create_dir(&temp).map_err(|e| format!("cache.dir {shown}: not writable: {e}"))?;
+        let mut found = Vec::new();
+        walk(&root, &root, &mut found)
+            .map_err(|e| format!("cache.dir {shown}: cannot be read: {e}"))?;
+        found.sort_by_key(|(_, _, modified)| *modified);
+        let mut index = Index::default();
+        for (path, size, _) in found {
+            index.insert(&path, size);
+        }
+        let store = Store {
+            root,
+            temp,
+            max_size: AtomicU64::new(settings.max_size),
+            index: Mutex::new(index),
+            lists: Mutex::new(()),
+            last_failure_log: AtomicU64::new(0),
+        };
+        store.evict();
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn set_max_size(&self, max_size: u64) {
+        self.max_size.store(max_size, Ordering::Relaxed);
+        self.evict();
+    }
+
+    /// Opens a stored artifact and marks it used.
+    pub fn open_artifact(&self, path: &str) -> Option<Stored> {
+        let file = File::open(self.root.join(path)).ok()?;
+        let metadata = file.metadata().ok()?;
+        if !metadata.is_file() {
+            return None;
+        }
+        let len = metadata.len();
+        {
+            let mut index = self.index();
+            // Put there by hand or by `cache import` while modgate ran: counted from now.
+            if !index.touch(path) {
+                index.insert(path, len);
+            }
+        }
+        let modified = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .unwrap_or_default();
+        Some(Stored {
+            file,
+            len,
+            etag: format!("\"{len:x}-{:x}\"", modified.as_nanos()),
+        })
+    }
+
+    /// Starts storing an upstream answer as it streams to the client.
+    pub fn begin_fill(
+        self: &std::sync::Arc<Self>,
+        path: String,
+        kind: Kind,
+        module: &str,
+        version: &str,
+        expected_len: Option<u64>,
+    ) -> Fill {
+        Fill::start(
+            self.clone(),
+            fill::Job {
+                path,
+                kind,
+                module: module.to_owned(),
+                version: version.to_owned(),
+                expected_len,
+            },
+        )
+    }
+
+    fn index(&self) -> MutexGuard<'_, Index> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a committed artifact, then keeps the total under `max_size`.
+    fn stored(&self, path: &str, size: u64) {
+        self.index().insert(path, size);
+        self.evict();
+    }
+
+    fn evict(&self) {
+        let max = self.max_size.load(Ordering::Relaxed);
+        let (evicted, total) = {
+            let mut index = self.index();
+            (index.evict_to(max), index.total())
+        };
+        for path in &evicted {
+            if let Err(error) = fs::remove_file(self.root.join(path)) {
+                if error.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(path, %error, "cache: an evicted artifact could not be removed");
+                }
+            }
+        }
+        if let Some(m) = crate::metrics::get() {
+            m.cache_evictions.inc_by(evicted.len() as u64);
+            m.cache_size.set(total as f64);
+        }
+    }
+
+    /// Adds `version` to the module's `@v/list`, so the go command reading the tree
+    /// (GOPROXY=file://…) finds what is stored.
+    fn list_version(&self, module: &str, version: &str) -> io::Result<()> {
+        let Some(path) = layout::list_path(module) else {
+            return Ok(());
+        };
+        let _guard = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.root.join(path);
+        let mut list = match fs::read_to_string(&path) {
+            Ok(list) => list,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        if list.lines().any(|line| line.trim() == version) {
+            return Ok(());
+        }
+        if !list.is_empty() && !list.ends_with('\n') {
+            list.push('\n');
+        }
+        list.push_str(version);
+        list.push('\n');
+        let temp = self.temp_path();
+        fs::write(&temp, list)?;
+        fs::rename(&temp, &path)
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        self.temp.join(format!("{:016x}", rand::random::<u64>()))
+    }
+
+    /// Whether a fill failure may be logged now: once a minute, not once a request.
+    fn may_log_failure(&self) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.last_failure_log.load(Ordering::Relaxed);
+        now >= last + 60
+            && self
+                .last_failure_log
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
+/// Collects `(path relative to root, size, modified)` of every stored artifact.
+fn walk(root: &Path, dir: &Path, found: &mut Vec<(String, u64, SystemTime)>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if path != root.join(layout::TEMP_DIR) {
+                walk(root, &path, found)?;
+            }
+            continue;
+        }
+        let artifact = kind.is_file()
+            && dir.file_name().is_some_and(|d| d == "@v")
+            && [".info", ".mod", ".zip"]
+                .iter()
+                .any(|ext| entry.file_name().to_string_lossy().ends_with(ext));
+        if !artifact {
+            continue;
+        }
+        let (Ok(relative), Ok(metadata)) = (path.strip_prefix(root), entry.metadata()) else {
+            continue;
+        };
+        let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
+        found.push((
+            relative.to_string_lossy().into_owned(),
+            metadata.len(),
+            modified,
+        ));
+    }
+    Ok(())
+}
