@@ -35,6 +35,8 @@ pub struct Entry<'a> {
     pub duration_ms: f64,
     pub error: Option<&'a dyn Display>,
     pub denied: Option<&'a str>,
+    /// What the store did: hit, miss or bypass.
+    pub cache: Option<&'a str>,
 }
 
 impl Entry<'_> {
@@ -59,6 +61,7 @@ impl Entry<'_> {
             duration_ms = self.duration_ms,
             error = self.error.map(tracing::field::display),
             denied = self.denied,
+            cache = self.cache,
         );
     }
 
@@ -112,6 +115,10 @@ impl Entry<'_> {
         if let Some(denied) = self.denied {
             field(out, "denied");
             string(out, denied);
+        }
+        if let Some(cache) = self.cache {
+            field(out, "cache");
+            string(out, cache);
         }
         out.extend_from_slice(b",\"target\":\"access\"}\n");
     }
@@ -204,6 +211,7 @@ mod tests {
             duration_ms: 3.0,
             error: None,
             denied: None,
+            cache: None,
         }
     }
 
@@ -228,6 +236,7 @@ mod tests {
             duration_ms: 12.345_678,
             error: Some(&error),
             denied: Some("role"),
+            cache: Some("hit"),
         };
         for entry in [full, sparse()] {
             let (ours, theirs) = (direct(&entry), through_tracing(&entry));

@@ -2,11 +2,32 @@
 //! request stands in its pools and retries.
 
 use super::decide::{Answer, Forward};
+use crate::cache::{Fill, Store};
 use crate::snapshot::Snapshot;
 use pingora::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The `result` label of `modgate_cache_requests_total` and the access log's `cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheResult {
+    Hit,
+    Miss,
+    /// Not stored: the route has `cache: false`, the answer can change (lists,
+    /// queries), or the store is not available.
+    Bypass,
+}
+
+impl CacheResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheResult::Hit => "hit",
+            CacheResult::Miss => "miss",
+            CacheResult::Bypass => "bypass",
+        }
+    }
+}
 
 pub struct RequestCtx {
     pub snapshot: Arc<Snapshot>,
@@ -26,6 +47,11 @@ pub struct RequestCtx {
     pub downstream_started: bool,
     pub failed_status: Option<u16>,
     pub bytes: u64,
+    /// What the store did for a module request; `None` without a cache.
+    pub cache: Option<CacheResult>,
+    /// On a miss: the store and where the answer would go, until a 200 starts the fill.
+    pub artifact: Option<(Arc<Store>, String)>,
+    pub fill: Option<Fill>,
     /// Set when an upstream answer (5xx, or 404/410 with another pool left) was
     /// turned into an error so that Pingora asks for another peer.
     retry_requested: bool,
@@ -54,6 +80,9 @@ impl RequestCtx {
             downstream_started: false,
             failed_status: None,
             bytes: 0,
+            cache: None,
+            artifact: None,
+            fill: None,
             retry_requested: false,
             failure: None,
             upstream_started: Instant::now(),

@@ -8,12 +8,13 @@ mod limits;
 pub mod peer;
 mod record;
 mod respond;
+mod stored;
 
 use crate::live::Live;
 use crate::request::hygiene::Flaw;
 use async_trait::async_trait;
 use bytes::Bytes;
-use ctx::RequestCtx;
+use ctx::{CacheResult, RequestCtx};
 use decide::{decide, Inbound, Outcome};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
@@ -110,8 +111,16 @@ impl ProxyHttp for Gateway {
         }
         match decision.outcome {
             Outcome::Forward(forward) => {
+                let kind = forward.kind;
                 ctx.forward = Some(forward);
-                Ok(false)
+                let get = session.req_header().method == http::Method::GET;
+                match self.stored_artifact(ctx, get) {
+                    Some(stored) => {
+                        ctx.bytes = stored::serve(session, stored, kind).await?;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
             }
             Outcome::Answer(answer) => refuse(session, ctx, answer).await,
             Outcome::Admin(endpoint) => {
@@ -216,6 +225,22 @@ impl ProxyHttp for Gateway {
         if ctx.should_try_again(status) {
             return Error::e_explain(HTTPStatus(status), "trying the next backend or pool");
         }
+        if status == 200 {
+            if let Some((store, path)) = ctx.artifact.take() {
+                upstream.insert_header("cache-control", stored::IMMUTABLE)?;
+                let expected = upstream
+                    .headers
+                    .get(http::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok());
+                if let Some(forward) = &ctx.forward {
+                    let (module, version) = (forward.module.as_deref(), forward.version.as_deref());
+                    if let (Some(module), Some(version)) = (module, version) {
+                        ctx.fill =
+                            Some(store.begin_fill(path, forward.kind, module, version, expected));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -233,11 +258,19 @@ impl ProxyHttp for Gateway {
         &self,
         _session: &mut Session,
         body: &mut Option<Bytes>,
-        _end_of_stream: bool,
+        end_of_stream: bool,
         ctx: &mut RequestCtx,
     ) -> Result<Option<Duration>> {
         if let Some(chunk) = body {
             ctx.bytes += chunk.len() as u64;
+            if let Some(fill) = &mut ctx.fill {
+                fill.push(chunk);
+            }
+        }
+        if end_of_stream {
+            if let Some(fill) = &mut ctx.fill {
+                fill.finish();
+            }
         }
         Ok(None)
     }
@@ -310,6 +343,44 @@ impl ProxyHttp for Gateway {
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         record::request(session, e, ctx);
+    }
+}
+
+impl Gateway {
+    /// For a module request whose route caches: the stored artifact if there is one
+    /// (a hit), else notes where a 200 from upstream will be stored (a miss). Called
+    /// after every address, key, route and role check, so a stored private module is
+    /// served only to whom the route is open.
+    fn stored_artifact(&self, ctx: &mut RequestCtx, get: bool) -> Option<crate::cache::Stored> {
+        let forward = ctx.forward.as_ref()?;
+        ctx.snapshot.cache.as_ref()?;
+        if forward.kind == crate::request::Kind::Sumdb {
+            return None;
+        }
+        let route_caches = forward
+            .route
+            .and_then(|r| ctx.snapshot.routes.get(r))
+            .is_some_and(|r| r.cache);
+        let path = match (route_caches, &forward.module, &forward.version) {
+            (true, Some(module), Some(version)) => {
+                crate::cache::layout::artifact_path(forward.kind, module, version)
+            }
+            _ => None,
+        };
+        let (Some(path), Some(store)) = (path, self.live.store()) else {
+            ctx.cache = Some(CacheResult::Bypass);
+            return None;
+        };
+        if let Some(stored) = store.open_artifact(&path) {
+            ctx.cache = Some(CacheResult::Hit);
+            return Some(stored);
+        }
+        ctx.cache = Some(CacheResult::Miss);
+        // A HEAD answer has no body to store.
+        if get {
+            ctx.artifact = Some((store, path));
+        }
+        None
     }
 }
 

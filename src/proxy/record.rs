@@ -52,6 +52,11 @@ pub fn request(session: &Session, error: Option<&Error>, ctx: &RequestCtx) {
         if let Some(reason) = denied {
             m.denied.with_label_values(&[reason]).inc();
         }
+        if let Some(cache) = ctx.cache {
+            m.cache_requests
+                .with_label_values(&[kind, cache.as_str()])
+                .inc();
+        }
     }
     crate::logging::access(&Entry {
         client: ctx.client,
@@ -71,5 +76,6 @@ pub fn request(session: &Session, error: Option<&Error>, ctx: &RequestCtx) {
         duration_ms: elapsed * 1000.0,
         error: error.map(|e| e as &dyn std::fmt::Display),
         denied,
+        cache: ctx.cache.map(|c| c.as_str()),
     });
 }
