@@ -219,6 +219,10 @@ fn copy_tree(from: &Path, to: &Path) {
     for entry in fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
         let target = to.join(entry.file_name());
+        // The default config's store (filled by scripts/start.sh) is not config.
+        if entry.file_name() == "cache" {
+            continue;
+        }
         if entry.path().is_dir() {
             copy_tree(&entry.path(), &target);
         } else {

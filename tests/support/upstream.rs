@@ -35,6 +35,12 @@ pub enum Mode {
     SlowBody { bytes_per_sec: u64 },
     /// Read and record the request, then close the connection without answering.
     Hangup,
+    /// Like `Serve`, but a file's body stops halfway and the connection closes,
+    /// though its full length was announced.
+    Truncated,
+    /// Like `Serve`, but a file is announced and sent at half its length: a complete
+    /// transfer of the wrong bytes.
+    HalfLength,
 }
 
 /// One request as received.
@@ -485,6 +491,8 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 Some(bytes_per_sec.max(1)),
             ),
             Mode::Serve => serve_file(&mut out, &req, shared, keep_alive, None),
+            Mode::Truncated => serve_cut(&mut out, &req, shared, true),
+            Mode::HalfLength => serve_cut(&mut out, &req, shared, false),
         };
         if result.is_err() || !keep_alive {
             break;
@@ -686,4 +694,34 @@ fn serve_file(
         sent += want as u64;
     }
     out.flush()
+}
+
+/// Half of a file: announced whole (`announce_whole`, then the connection is closed)
+/// or announced at half its length.
+fn serve_cut(
+    out: &mut TcpStream,
+    req: &Request,
+    shared: &Shared,
+    announce_whole: bool,
+) -> io::Result<()> {
+    let Some(bytes) = resolve(shared, &req.target).and_then(|p| std::fs::read(p).ok()) else {
+        return send_simple(out, 404, "not found\n", false, false, shared);
+    };
+    let half = &bytes[..bytes.len() / 2];
+    let announced = if announce_whole {
+        bytes.len()
+    } else {
+        half.len()
+    };
+    let head = head_text(
+        200,
+        "application/octet-stream",
+        Some(announced as u64),
+        false,
+        shared,
+    );
+    out.write_all(head.as_bytes())?;
+    out.write_all(half)?;
+    out.flush()?;
+    Err(io::Error::other("cut on purpose"))
 }
