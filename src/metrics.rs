@@ -41,7 +41,7 @@ fn build() -> prometheus::Result<Metrics> {
         config_reloads: register_int_counter_vec!("modgate_config_reloads_total", "Configuration reloads, by result (success, failure).", &["result"])?,
         last_reload_success: register_gauge!("modgate_config_last_reload_success_timestamp_seconds", "When the configuration was last loaded successfully.")?,
         build_info: register_gauge_vec!("modgate_build_info", "Always 1; the version is in the label.", &["version"])?,
-        cache_requests: register_int_counter_vec!("modgate_cache_requests_total", "Module requests by kind and what the store did (hit, miss, bypass).", &["kind", "result"])?,
+        cache_requests: register_int_counter_vec!("modgate_cache_requests_total", "Module requests by kind and what the store did (hit, miss, stale, bypass).", &["kind", "result"])?,
         cache_size: register_gauge!("modgate_cache_size_bytes", "Bytes of artifacts in the store.")?,
         cache_evictions: register_int_counter!("modgate_cache_evictions_total", "Artifacts removed to stay under cache.max_size.")?,
         cache_fills: register_int_counter_vec!("modgate_cache_fills_total", "Upstream answers being stored, by result (stored; abandoned: the transfer or the disk fell short; failed: the write or a check failed).", &["result"])?,

@@ -131,6 +131,7 @@ fn a_stored_artifact_is_served_without_asking_any_upstream() {
         assert_eq!(s.upstream.count_for(&path), 1, "{ext} went upstream again");
     }
     // The GOPROXY layout, a list the go command can read, and nothing else.
+    eventually("every fill has ended", || fills(&s.gw, "stored") == 3.0);
     let list = fs::read_to_string(s.cache.path().join("example.com/greet/@v/list")).expect("list");
     assert_eq!(list, format!("{GREET_VERSION}\n"));
     assert_eq!(
@@ -145,7 +146,6 @@ fn a_stored_artifact_is_served_without_asking_any_upstream() {
     eventually("hits and misses are counted", || {
         cache_count(&s.gw, "zip", "hit") == 3.0 && cache_count(&s.gw, "zip", "miss") == 1.0
     });
-    assert_eq!(fills(&s.gw, "stored"), 3.0);
     assert!(s
         .gw
         .wait_for_log("\"cache\":\"hit\"", Duration::from_secs(10)));
@@ -193,8 +193,8 @@ fn a_stored_zip_answers_head_ranges_and_revalidation() {
 }
 
 #[test]
-fn what_can_change_is_never_stored() {
-    let s = Setup::start("", "");
+fn what_can_change_is_asked_for_upstream_when_list_ttl_is_zero() {
+    let s = Setup::start(", list_ttl: 0s", "");
     for path in [
         list_path(GREET_MODULE),
         latest_path(GREET_MODULE),
@@ -208,10 +208,63 @@ fn what_can_change_is_never_stored() {
     // A HEAD miss has no body to store.
     let info = url_path(GREET_MODULE, GREET_VERSION, "info");
     assert_eq!(request(s.gw.addr, "HEAD", &info, &[]).status, 200);
-    eventually("the requests are counted", || {
-        cache_count(&s.gw, "list", "bypass") == 2.0
+    eventually("the answers are kept for when every upstream fails", || {
+        files(s.cache.path())
+            == [
+                "example.com/greet/@v/.modgate-latest",
+                "example.com/greet/@v/.modgate-list",
+            ]
     });
-    assert_eq!(files(s.cache.path()), Vec::<String>::new());
+    eventually("the queries are counted as bypassing the store", || {
+        cache_count(&s.gw, "info", "bypass") == 2.0
+    });
+}
+
+#[test]
+fn lists_are_reused_for_list_ttl_and_served_stale_when_every_upstream_fails() {
+    let mut s = Setup::start(", list_ttl: 2s", "");
+    let list = list_path(GREET_MODULE);
+    let latest = latest_path(GREET_MODULE);
+    let fixture_list = fs::read(s.dir.path().join(list.trim_start_matches('/'))).expect("list");
+    for path in [&list, &latest] {
+        let first = get(s.gw.addr, path, &[]);
+        assert_eq!(first.status, 200, "{path}");
+        let name = if path == &list { "list" } else { "latest" };
+        let kept = s
+            .cache
+            .path()
+            .join(format!("example.com/greet/@v/.modgate-{name}"));
+        eventually("the answer is kept", || kept.is_file());
+        let again = get(s.gw.addr, path, &[]);
+        assert_eq!(again.body, first.body, "{path}");
+        assert_eq!(
+            s.upstream.count_for(path),
+            1,
+            "{path} asked again within list_ttl"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    // Past list_ttl: asked again, and a 404 is an answer, not a failure.
+    s.upstream.set_mode(Mode::Status(404));
+    assert_eq!(get(s.gw.addr, &list, &[]).status, 404);
+    assert_eq!(s.upstream.count_for(&list), 2);
+
+    s.upstream.set_mode(Mode::Status(503));
+    let stale = get(s.gw.addr, &list, &[]);
+    assert_eq!(stale.status, 200, "{}", stale.text());
+    assert_eq!(stale.body, fixture_list);
+    assert_eq!(stale.header("warning"), Some("110 - \"Response is Stale\""));
+    s.upstream.stop();
+    let stale = get(s.gw.addr, &latest, &[]);
+    assert_eq!(stale.status, 200, "{}", stale.text());
+    assert_eq!(stale.header("warning"), Some("110 - \"Response is Stale\""));
+    assert!(stale.text().contains("\"Version\""));
+    eventually("stale answers are counted", || {
+        cache_count(&s.gw, "list", "stale") == 1.0 && cache_count(&s.gw, "latest", "stale") == 1.0
+    });
+    // A module never fetched has nothing to fall back on.
+    let other = list_path(CASE_MODULE);
+    assert_eq!(get(s.gw.addr, &other, &[]).status, 502);
 }
 
 #[test]
@@ -403,12 +456,12 @@ fn past_max_size_the_least_recently_used_go_first() {
     fetch(c);
     eventually("c stored and b evicted", || stored(c) && !stored(b));
     assert!(stored(a));
-    let text = metrics(&gw);
-    assert_eq!(metric(&text, "modgate_cache_evictions_total"), Some(1.0));
-    assert_eq!(
-        metric(&text, "modgate_cache_size_bytes"),
-        Some((info_len(a.0, a.1) + info_len(c.0, c.1)) as f64)
-    );
+    let size = (info_len(a.0, a.1) + info_len(c.0, c.1)) as f64;
+    eventually("one eviction and the size of a and c", || {
+        let text = metrics(&gw);
+        metric(&text, "modgate_cache_evictions_total") == Some(1.0)
+            && metric(&text, "modgate_cache_size_bytes") == Some(size)
+    });
     assert_eq!(upstream.count_for(&url_path(a.0, a.1, "info")), 1);
 
     // What is already there counts at start: a smaller bound evicts down to it.
@@ -446,7 +499,7 @@ fn a_cache_dir_that_is_a_file_is_a_configuration_error() {
 
 #[test]
 fn the_go_command_builds_from_the_store_with_every_upstream_gone() {
-    let mut s = Setup::start("", "");
+    let mut s = Setup::start(", list_ttl: 0s", "");
     let go_env = |proxy: &str| {
         let mut go = GoEnv::new(proxy);
         go.set("GOINSECURE", "*")
@@ -459,6 +512,13 @@ fn the_go_command_builds_from_the_store_with_every_upstream_gone() {
     let consumer = warm.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     warm.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);
+    let latest = format!("{GREET_MODULE}@latest");
+    let resolved = warm.run_ok(&["list", "-m", &latest]);
+    assert_eq!(
+        resolved.trim(),
+        format!("{GREET_MODULE} {GREET_NEWER_VERSION}")
+    );
+    s.wait_stored(GREET_MODULE, GREET_NEWER_VERSION, "info");
     for (module, version) in [(GREET_MODULE, GREET_VERSION), (CASE_MODULE, CASE_VERSION)] {
         s.wait_stored(module, version, "zip");
         s.wait_stored(module, version, "mod");
@@ -475,6 +535,12 @@ fn the_go_command_builds_from_the_store_with_every_upstream_gone() {
     let consumer = cold.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     cold.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);
+    // And resolves @latest from the kept list, served stale.
+    let resolved = cold.run_ok(&["list", "-m", &latest]);
+    assert_eq!(
+        resolved.trim(),
+        format!("{GREET_MODULE} {GREET_NEWER_VERSION}")
+    );
 
     // The store is a GOPROXY tree the go command reads itself.
     let direct = go_env(&format!("file://{}", s.cache.path().display()));

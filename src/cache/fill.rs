@@ -138,8 +138,7 @@ fn fill(store: &Store, job: &Job, receiver: &Receiver<Message>) -> Result<Outcom
     drop(file);
     match job.kind {
         Kind::Zip => zipcheck::check(&temp.path, &layout::zip_prefix(&job.module, &job.version))?,
-        Kind::Info | Kind::Mod => check_text(&temp.path, job)?,
-        _ => {}
+        _ => check_text(&temp.path, job)?,
     }
     let target = store.root.join(&job.path);
     if let Some(parent) = target.parent() {
@@ -151,17 +150,23 @@ fn fill(store: &Store, job: &Job, receiver: &Receiver<Message>) -> Result<Outcom
         // The rename is durable once the directory is.
         let _ = File::open(parent).and_then(|dir| dir.sync_all());
     }
-    store.stored(&job.path, written);
-    store
-        .list_version(&job.module, &job.version)
-        .map_err(io("updating @v/list"))?;
+    if matches!(job.kind, Kind::Info | Kind::Mod | Kind::Zip) {
+        store.stored(&job.path, written);
+        store
+            .list_version(&job.module, &job.version)
+            .map_err(io("updating @v/list"))?;
+    }
     Ok(Outcome::Stored)
 }
 
-/// A `.info` names the version it was asked for; a `.mod` is a go.mod, which always
-/// has a module directive (even one the proxy synthesized).
+/// A `.info` names the version it was asked for, an `@latest` some version; a `.mod`
+/// is a go.mod, which always has a module directive (even one the proxy synthesized);
+/// a list is text.
 fn check_text(path: &std::path::Path, job: &Job) -> Result<(), String> {
     let text = fs::read_to_string(path).map_err(|e| format!("not UTF-8 text: {e}"))?;
+    if job.kind == Kind::List {
+        return Ok(());
+    }
     if job.kind == Kind::Mod {
         let has_module = text
             .lines()
@@ -179,6 +184,7 @@ fn check_text(path: &std::path::Path, job: &Job) -> Result<(), String> {
     }
     match serde_json::from_str::<Info>(&text) {
         Ok(info) if info.version == job.version => Ok(()),
+        Ok(info) if job.kind == Kind::Latest && !info.version.is_empty() => Ok(()),
         Ok(info) => Err(format!("the .info names version {:?}", info.version)),
         Err(e) => Err(format!("the .info is not JSON with a Version: {e}")),
     }

@@ -26,6 +26,19 @@ pub fn artifact_path(kind: Kind, module: &str, version: &str) -> Option<String> 
     Some(format!("{module}/@v/{version}.{ext}"))
 }
 
+/// Where the upstream's last `@v/list` or `@latest` answer for a module is kept, to
+/// reuse for `list_ttl` and when every upstream fails. A name no version can have (a
+/// version never starts with a dot), so the tree's own `@v/list` stays the list of
+/// what is stored, which is what a reader of the tree can fetch.
+pub fn answer_path(kind: Kind, module: &str) -> Option<String> {
+    let name = match kind {
+        Kind::List => "list",
+        Kind::Latest => "latest",
+        _ => return None,
+    };
+    Some(format!("{}/@v/.modgate-{name}", escape_path(module).ok()?))
+}
+
 /// The store's path of a module's version list.
 pub fn list_path(module: &str) -> Option<String> {
     Some(format!("{}/@v/list", escape_path(module).ok()?))
@@ -58,6 +71,11 @@ mod tests {
             list_path("example.com/M").as_deref(),
             Some("example.com/!m/@v/list")
         );
+        assert_eq!(
+            answer_path(Kind::Latest, "example.com/M").as_deref(),
+            Some("example.com/!m/@v/.modgate-latest")
+        );
+        assert_eq!(answer_path(Kind::Zip, "example.com/m"), None);
     }
 
     #[test]

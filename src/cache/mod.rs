@@ -42,6 +42,7 @@ pub struct Stored {
     pub file: File,
     pub len: u64,
     pub etag: String,
+    pub modified: SystemTime,
 }
 
 impl Store {
@@ -93,28 +94,43 @@ impl Store {
 
     /// Opens a stored artifact and marks it used.
     pub fn open_artifact(&self, path: &str) -> Option<Stored> {
+        let stored = self.open_file(path)?;
+        let mut index = self.index();
+        // Put there by hand or by `cache import` while modgate ran: counted from now.
+        if !index.touch(path) {
+            index.insert(path, stored.len);
+        }
+        Some(stored)
+    }
+
+    /// Opens a kept list or `@latest` answer, with how long ago it was fetched. It is
+    /// not an artifact: not counted in `max_size`, replaced on every fetch.
+    pub fn open_answer(&self, path: &str) -> Option<(Stored, std::time::Duration)> {
+        let stored = self.open_file(path)?;
+        let age = stored
+            .modified
+            .elapsed()
+            .unwrap_or(std::time::Duration::ZERO);
+        Some((stored, age))
+    }
+
+    fn open_file(&self, path: &str) -> Option<Stored> {
         let file = File::open(self.root.join(path)).ok()?;
         let metadata = file.metadata().ok()?;
         if !metadata.is_file() {
             return None;
         }
         let len = metadata.len();
-        {
-            let mut index = self.index();
-            // Put there by hand or by `cache import` while modgate ran: counted from now.
-            if !index.touch(path) {
-                index.insert(path, len);
-            }
-        }
-        let modified = metadata
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .unwrap_or_default();
+        let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
+        let nanos = modified
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         Some(Stored {
             file,
             len,
-            etag: format!("\"{len:x}-{:x}\"", modified.as_nanos()),
+            etag: format!("\"{len:x}-{nanos:x}\""),
+            modified,
         })
     }
 

@@ -14,6 +14,8 @@ use std::time::Instant;
 pub enum CacheResult {
     Hit,
     Miss,
+    /// A kept list or `@latest` answer served because every upstream failed.
+    Stale,
     /// Not stored: the route has `cache: false`, the answer can change (lists,
     /// queries), or the store is not available.
     Bypass,
@@ -24,6 +26,7 @@ impl CacheResult {
         match self {
             CacheResult::Hit => "hit",
             CacheResult::Miss => "miss",
+            CacheResult::Stale => "stale",
             CacheResult::Bypass => "bypass",
         }
     }
@@ -52,6 +55,9 @@ pub struct RequestCtx {
     /// On a miss: the store and where the answer would go, until a 200 starts the fill.
     pub artifact: Option<(Arc<Store>, String)>,
     pub fill: Option<Fill>,
+    /// A kept list or `@latest` answer past `list_ttl`: the answer if every upstream
+    /// fails.
+    pub stale: Option<(Arc<Store>, String)>,
     /// Set when an upstream answer (5xx, or 404/410 with another pool left) was
     /// turned into an error so that Pingora asks for another peer.
     retry_requested: bool,
@@ -83,6 +89,7 @@ impl RequestCtx {
             cache: None,
             artifact: None,
             fill: None,
+            stale: None,
             retry_requested: false,
             failure: None,
             upstream_started: Instant::now(),

@@ -10,8 +10,10 @@ mod record;
 mod respond;
 mod stored;
 
+use crate::cache::{layout, Stored};
 use crate::live::Live;
 use crate::request::hygiene::Flaw;
+use crate::request::Kind;
 use async_trait::async_trait;
 use bytes::Bytes;
 use ctx::{CacheResult, RequestCtx};
@@ -24,6 +26,7 @@ use pingora::upstreams::peer::HttpPeer;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
+use stored::Freshness;
 
 /// Headers that carry the client's credentials; they never go upstream.
 const CLIENT_CREDENTIALS: [&str; 4] = [
@@ -114,9 +117,9 @@ impl ProxyHttp for Gateway {
                 let kind = forward.kind;
                 ctx.forward = Some(forward);
                 let get = session.req_header().method == http::Method::GET;
-                match self.stored_artifact(ctx, get) {
-                    Some(stored) => {
-                        ctx.bytes = stored::serve(session, stored, kind).await?;
+                match self.stored_answer(ctx, get) {
+                    Some((stored, freshness)) => {
+                        ctx.bytes = stored::serve(session, stored, kind, freshness).await?;
                         Ok(true)
                     }
                     None => Ok(false),
@@ -225,20 +228,21 @@ impl ProxyHttp for Gateway {
         if ctx.should_try_again(status) {
             return Error::e_explain(HTTPStatus(status), "trying the next backend or pool");
         }
+        if status >= 500 && ctx.stale.is_some() {
+            return Error::e_explain(HTTPStatus(status), "serving the kept answer instead");
+        }
         if status == 200 {
-            if let Some((store, path)) = ctx.artifact.take() {
-                upstream.insert_header("cache-control", stored::IMMUTABLE)?;
+            if let (Some((store, path)), Some(forward)) = (ctx.artifact.take(), &ctx.forward) {
+                if matches!(forward.kind, Kind::Info | Kind::Mod | Kind::Zip) {
+                    upstream.insert_header("cache-control", stored::IMMUTABLE)?;
+                }
                 let expected = upstream
                     .headers
                     .get(http::header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse().ok());
-                if let Some(forward) = &ctx.forward {
-                    let (module, version) = (forward.module.as_deref(), forward.version.as_deref());
-                    if let (Some(module), Some(version)) = (module, version) {
-                        ctx.fill =
-                            Some(store.begin_fill(path, forward.kind, module, version, expected));
-                    }
-                }
+                let module = forward.module.as_deref().unwrap_or_default();
+                let version = forward.version.as_deref().unwrap_or_default();
+                ctx.fill = Some(store.begin_fill(path, forward.kind, module, version, expected));
             }
         }
         Ok(())
@@ -325,6 +329,11 @@ impl ProxyHttp for Gateway {
             ConnectTimedout | ReadTimedout | WriteTimedout => 504,
             _ => 502,
         };
+        if status >= 500 && !ctx.downstream_started {
+            if let Some(served) = serve_stale(session, ctx).await {
+                return served;
+            }
+        }
         let error_code = if ctx.downstream_started {
             0
         } else {
@@ -341,20 +350,27 @@ impl ProxyHttp for Gateway {
         }
     }
 
+    /// A stale answer served in place of the failure is logged by `serve_stale`.
+    fn suppress_error_log(&self, _session: &Session, ctx: &RequestCtx, _error: &Error) -> bool {
+        ctx.cache == Some(CacheResult::Stale)
+    }
+
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         record::request(session, e, ctx);
     }
 }
 
 impl Gateway {
-    /// For a module request whose route caches: the stored artifact if there is one
-    /// (a hit), else notes where a 200 from upstream will be stored (a miss). Called
-    /// after every address, key, route and role check, so a stored private module is
-    /// served only to whom the route is open.
-    fn stored_artifact(&self, ctx: &mut RequestCtx, get: bool) -> Option<crate::cache::Stored> {
+    /// For a module request whose route caches: the stored answer if there is one
+    /// (an artifact, or a list or `@latest` younger than `list_ttl`), else notes
+    /// where a 200 from upstream will be stored. Called after every address, key,
+    /// route and role check, so a stored private module is served only to whom the
+    /// route is open.
+    fn stored_answer(&self, ctx: &mut RequestCtx, get: bool) -> Option<(Stored, Freshness)> {
         let forward = ctx.forward.as_ref()?;
-        ctx.snapshot.cache.as_ref()?;
-        if forward.kind == crate::request::Kind::Sumdb {
+        let ttl = ctx.snapshot.cache.as_ref()?.list_ttl;
+        let kind = forward.kind;
+        if kind == Kind::Sumdb {
             return None;
         }
         let route_caches = forward
@@ -362,18 +378,25 @@ impl Gateway {
             .and_then(|r| ctx.snapshot.routes.get(r))
             .is_some_and(|r| r.cache);
         let path = match (route_caches, &forward.module, &forward.version) {
-            (true, Some(module), Some(version)) => {
-                crate::cache::layout::artifact_path(forward.kind, module, version)
-            }
+            (true, Some(module), Some(version)) => layout::artifact_path(kind, module, version),
+            (true, Some(module), None) => layout::answer_path(kind, module),
             _ => None,
         };
         let (Some(path), Some(store)) = (path, self.live.store()) else {
             ctx.cache = Some(CacheResult::Bypass);
             return None;
         };
-        if let Some(stored) = store.open_artifact(&path) {
+        if matches!(kind, Kind::List | Kind::Latest) {
+            if let Some((kept, age)) = store.open_answer(&path) {
+                if let Some(left) = ttl.checked_sub(age).filter(|left| !left.is_zero()) {
+                    ctx.cache = Some(CacheResult::Hit);
+                    return Some((kept, Freshness::For(left)));
+                }
+                ctx.stale = Some((store.clone(), path.clone()));
+            }
+        } else if let Some(stored) = store.open_artifact(&path) {
             ctx.cache = Some(CacheResult::Hit);
-            return Some(stored);
+            return Some((stored, Freshness::Immutable));
         }
         ctx.cache = Some(CacheResult::Miss);
         // A HEAD answer has no body to store.
@@ -382,6 +405,33 @@ impl Gateway {
         }
         None
     }
+}
+
+/// Every upstream failed: a kept list or `@latest` answer, however old, is better than
+/// an error (stale-if-error); the go command can still resolve what it fetched before.
+async fn serve_stale(session: &mut Session, ctx: &mut RequestCtx) -> Option<FailToProxy> {
+    let (store, path) = ctx.stale.take()?;
+    let (kept, _) = store.open_answer(&path)?;
+    let kind = ctx.forward.as_ref()?.kind;
+    let sent = stored::serve(session, kept, kind, Freshness::Stale).await;
+    ctx.cache = Some(CacheResult::Stale);
+    tracing::warn!(
+        answer = %path,
+        "every upstream failed: the kept answer was served, marked stale"
+    );
+    Some(match sent {
+        Ok(bytes) => {
+            ctx.bytes = bytes;
+            FailToProxy {
+                error_code: 200,
+                can_reuse_downstream: true,
+            }
+        }
+        Err(_) => FailToProxy {
+            error_code: 0,
+            can_reuse_downstream: false,
+        },
+    })
 }
 
 /// The client's side failed: it went away, stopped reading, or sent what cannot be

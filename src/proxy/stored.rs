@@ -8,6 +8,7 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 use std::io::SeekFrom;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 pub const IMMUTABLE: &str = "public, max-age=604800, immutable";
@@ -72,8 +73,25 @@ fn matches_etag(if_none_match: Option<&[u8]>, etag: &str) -> bool {
     })
 }
 
+/// How a stored answer is labelled for the client and caches in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// An artifact of a canonical version: it never changes.
+    Immutable,
+    /// A list or `@latest` answer, reused for this much longer.
+    For(Duration),
+    /// A list or `@latest` answer past its time, served because every upstream
+    /// failed (stale-if-error).
+    Stale,
+}
+
 /// Writes the answer; returns the body bytes sent.
-pub async fn serve(session: &mut Session, stored: Stored, kind: Kind) -> Result<u64> {
+pub async fn serve(
+    session: &mut Session,
+    stored: Stored,
+    kind: Kind,
+    freshness: Freshness,
+) -> Result<u64> {
     let request = session.req_header();
     let not_modified = matches_etag(
         request.headers.get("if-none-match").map(|v| v.as_bytes()),
@@ -92,7 +110,17 @@ pub async fn serve(session: &mut Session, stored: Stored, kind: Kind) -> Result<
     };
     let mut header = ResponseHeader::build(status, Some(6))?;
     header.insert_header("etag", &stored.etag)?;
-    header.insert_header("cache-control", IMMUTABLE)?;
+    match freshness {
+        Freshness::Immutable => header.insert_header("cache-control", IMMUTABLE)?,
+        Freshness::For(left) => header.insert_header(
+            "cache-control",
+            format!("public, max-age={}", left.as_secs()),
+        )?,
+        Freshness::Stale => {
+            header.insert_header("cache-control", "no-cache")?;
+            header.insert_header("warning", "110 - \"Response is Stale\"")?;
+        }
+    }
     header.insert_header("accept-ranges", "bytes")?;
     match status {
         206 => {
