@@ -32,6 +32,15 @@ enum Command {
         #[arg(short, long, default_value = "conf/modgate.yaml")]
         config: PathBuf,
     },
+    /// Work on the cache's store (cache.dir of the configuration), also while
+    /// modgate serves it.
+    Cache {
+        /// The configuration file that names the store.
+        #[arg(short, long, default_value = "conf/modgate.yaml")]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Certificates for local use.
     Cert {
         #[command(subcommand)]
@@ -42,6 +51,20 @@ enum Command {
         /// The key; prefer stdin so it stays out of the shell history.
         key: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Add the artifacts of a GOPROXY tree or a $GOMODCACHE/cache/download directory,
+    /// each checked as an upstream answer would be.
+    Import { dir: PathBuf },
+    /// List what is stored: module, version, files and bytes.
+    Ls {
+        /// Only this module (or modules under this path).
+        module: Option<String>,
+    },
+    /// Check every stored artifact (zips readable, files what their kind says).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +96,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Cache { config, command } => cache::run(&config, command),
         Command::Cert {
             command: CertCommand::Dev { dir },
         } => match modgate::tls::dev::make(&dir, &modgate::tls::dev::DEV_NAMES) {
@@ -117,4 +141,94 @@ fn main() -> ExitCode {
 
 fn absolute(path: &std::path::Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+mod cache {
+    use super::CacheCommand;
+    use modgate::cache::tools;
+    use modgate::config;
+    use modgate::pool::registry::StateRegistry;
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+
+    fn store_dir(config: &Path) -> Result<PathBuf, String> {
+        let snapshot =
+            config::load(config, &StateRegistry::default()).map_err(|e| e.to_string())?;
+        snapshot
+            .cache
+            .map(|c| c.dir)
+            .ok_or_else(|| format!("{}: has no cache section, so no store", config.display()))
+    }
+
+    pub fn run(config: &Path, command: CacheCommand) -> ExitCode {
+        let root = match store_dir(config) {
+            Ok(root) => root,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let outcome = match command {
+            CacheCommand::Import { dir } => import(&root, &dir),
+            CacheCommand::Ls { module } => ls(&root, module.as_deref()),
+            CacheCommand::Verify => verify(&root),
+        };
+        match outcome {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("{}: {error}", root.display());
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn import(root: &Path, from: &Path) -> std::io::Result<bool> {
+        let report = tools::import(root, from)?;
+        for refused in &report.refused {
+            eprintln!("refused {refused}");
+        }
+        println!(
+            "imported {} artifacts into {} ({} already there, {} refused)",
+            report.added,
+            root.display(),
+            report.present,
+            report.refused.len()
+        );
+        Ok(report.refused.is_empty())
+    }
+
+    fn ls(root: &Path, module: Option<&str>) -> std::io::Result<bool> {
+        let found = tools::scan(root)?;
+        let wanted =
+            |m: &str| module.is_none_or(|want| m == want || m.starts_with(&format!("{want}/")));
+        let mut lines: Vec<(String, String, Vec<&str>, u64)> = Vec::new();
+        for f in found.iter().filter(|f| wanted(&f.module)) {
+            match lines.last_mut() {
+                Some(last) if last.0 == f.module && last.1 == f.version => {
+                    last.2.push(f.kind.as_str());
+                    last.3 += f.size;
+                }
+                _ => lines.push((
+                    f.module.clone(),
+                    f.version.clone(),
+                    vec![f.kind.as_str()],
+                    f.size,
+                )),
+            }
+        }
+        for (module, version, kinds, size) in lines {
+            println!("{module} {version} {} {size}", kinds.join(","));
+        }
+        Ok(true)
+    }
+
+    fn verify(root: &Path) -> std::io::Result<bool> {
+        let (checked, bad) = tools::verify(root)?;
+        for bad in &bad {
+            println!("bad {bad}");
+        }
+        println!("{checked} artifacts checked, {} bad", bad.len());
+        Ok(bad.is_empty())
+    }
 }

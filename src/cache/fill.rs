@@ -4,12 +4,12 @@
 //! written under a temporary name, checked, fsync'd and renamed, so a crash at any
 //! moment leaves no partial artifact under a final name.
 
-use super::{layout, zipcheck, Store};
+use super::tree::{self, Temp};
+use super::{check, Store};
 use crate::request::Kind;
 use bytes::Bytes;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 
@@ -70,20 +70,6 @@ impl Fill {
     }
 }
 
-/// A temporary file removed on drop unless it was renamed into place.
-struct Temp {
-    path: PathBuf,
-    kept: bool,
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
 enum Outcome {
     Stored,
     Abandoned,
@@ -107,10 +93,7 @@ fn write(store: &Store, job: &Job, receiver: &Receiver<Message>) {
 }
 
 fn fill(store: &Store, job: &Job, receiver: &Receiver<Message>) -> Result<Outcome, String> {
-    let mut temp = Temp {
-        path: store.temp_path(),
-        kept: false,
-    };
+    let mut temp = Temp::new(&store.root);
     let io = |what: &str| {
         let what = what.to_owned();
         move |e: std::io::Error| format!("{what}: {e}")
@@ -136,20 +119,9 @@ fn fill(store: &Store, job: &Job, receiver: &Receiver<Message>) -> Result<Outcom
     }
     file.sync_all().map_err(io("syncing"))?;
     drop(file);
-    match job.kind {
-        Kind::Zip => zipcheck::check(&temp.path, &layout::zip_prefix(&job.module, &job.version))?,
-        _ => check_text(&temp.path, job)?,
-    }
-    let target = store.root.join(&job.path);
-    if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).map_err(io("creating the module's directory"))?;
-    }
-    fs::rename(&temp.path, &target).map_err(io("renaming into place"))?;
+    check::check(&temp.path, job.kind, &job.module, &job.version)?;
+    tree::commit(&temp.path, &store.root, &job.path).map_err(io("renaming into place"))?;
     temp.kept = true;
-    if let Some(parent) = target.parent() {
-        // The rename is durable once the directory is.
-        let _ = File::open(parent).and_then(|dir| dir.sync_all());
-    }
     if matches!(job.kind, Kind::Info | Kind::Mod | Kind::Zip) {
         store.stored(&job.path, written);
         store
@@ -157,35 +129,4 @@ fn fill(store: &Store, job: &Job, receiver: &Receiver<Message>) -> Result<Outcom
             .map_err(io("updating @v/list"))?;
     }
     Ok(Outcome::Stored)
-}
-
-/// A `.info` names the version it was asked for, an `@latest` some version; a `.mod`
-/// is a go.mod, which always has a module directive (even one the proxy synthesized);
-/// a list is text.
-fn check_text(path: &std::path::Path, job: &Job) -> Result<(), String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("not UTF-8 text: {e}"))?;
-    if job.kind == Kind::List {
-        return Ok(());
-    }
-    if job.kind == Kind::Mod {
-        let has_module = text
-            .lines()
-            .any(|line| line.trim_start().starts_with("module"));
-        return if has_module {
-            Ok(())
-        } else {
-            Err("the .mod has no module directive".into())
-        };
-    }
-    #[derive(serde::Deserialize)]
-    struct Info {
-        #[serde(rename = "Version")]
-        version: String,
-    }
-    match serde_json::from_str::<Info>(&text) {
-        Ok(info) if info.version == job.version => Ok(()),
-        Ok(info) if job.kind == Kind::Latest && !info.version.is_empty() => Ok(()),
-        Ok(info) => Err(format!("the .info names version {:?}", info.version)),
-        Err(e) => Err(format!("the .info is not JSON with a Version: {e}")),
-    }
 }

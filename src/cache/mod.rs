@@ -7,10 +7,12 @@
 //! rsync and a file server read as it is; and its lock serves waiters after the fill,
 //! not while the bytes arrive.
 
+mod check;
 mod fill;
 mod index;
 pub mod layout;
-mod zipcheck;
+pub mod tools;
+mod tree;
 
 pub use fill::Fill;
 
@@ -27,7 +29,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
-    temp: PathBuf,
     max_size: AtomicU64,
     index: Mutex<Index>,
     /// Serializes the read-modify-write of `@v/list` files.
@@ -73,7 +74,6 @@ impl Store {
         }
         let store = Store {
             root,
-            temp,
             max_size: AtomicU64::new(settings.max_size),
             index: Mutex::new(index),
             lists: Mutex::new(()),
@@ -184,34 +184,9 @@ impl Store {
         }
     }
 
-    /// Adds `version` to the module's `@v/list`, so the go command reading the tree
-    /// (GOPROXY=file://…) finds what is stored.
     fn list_version(&self, module: &str, version: &str) -> io::Result<()> {
-        let Some(path) = layout::list_path(module) else {
-            return Ok(());
-        };
         let _guard = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-        let path = self.root.join(path);
-        let mut list = match fs::read_to_string(&path) {
-            Ok(list) => list,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e),
-        };
-        if list.lines().any(|line| line.trim() == version) {
-            return Ok(());
-        }
-        if !list.is_empty() && !list.ends_with('\n') {
-            list.push('\n');
-        }
-        list.push_str(version);
-        list.push('\n');
-        let temp = self.temp_path();
-        fs::write(&temp, list)?;
-        fs::rename(&temp, &path)
-    }
-
-    fn temp_path(&self) -> PathBuf {
-        self.temp.join(format!("{:016x}", rand::random::<u64>()))
+        tree::add_to_list(&self.root, module, version)
     }
 
     /// Whether a fill failure may be logged now: once a minute, not once a request.
