@@ -4,6 +4,7 @@
 //! written under a temporary name, checked, fsync'd and renamed, so a crash at any
 //! moment leaves no partial artifact under a final name.
 
+use super::flight::Lead;
 use super::tree::{self, Temp};
 use super::{check, Store};
 use crate::request::Kind;
@@ -22,6 +23,7 @@ pub(super) struct Job {
     pub module: String,
     pub version: String,
     pub expected_len: Option<u64>,
+    pub lead: Option<Lead>,
 }
 
 enum Message {
@@ -38,7 +40,7 @@ pub struct Fill {
 impl Fill {
     pub(super) fn start(store: Arc<Store>, job: Job) -> Fill {
         let (sender, receiver) = sync_channel(BACKLOG);
-        tokio::task::spawn_blocking(move || write(&store, &job, &receiver));
+        tokio::task::spawn_blocking(move || write(&store, job, &receiver));
         Fill {
             sender: Some(sender),
         }
@@ -75,8 +77,12 @@ enum Outcome {
     Abandoned,
 }
 
-fn write(store: &Store, job: &Job, receiver: &Receiver<Message>) {
-    let result = fill(store, job, receiver);
+fn write(store: &Store, mut job: Job, receiver: &Receiver<Message>) {
+    let lead = job.lead.take();
+    let result = fill(store, &job, receiver, lead.as_ref());
+    if let Some(lead) = lead {
+        lead.end(matches!(result, Ok(Outcome::Stored)));
+    }
     let label = match &result {
         Ok(Outcome::Stored) => "stored",
         Ok(Outcome::Abandoned) => "abandoned",
@@ -92,19 +98,30 @@ fn write(store: &Store, job: &Job, receiver: &Receiver<Message>) {
     }
 }
 
-fn fill(store: &Store, job: &Job, receiver: &Receiver<Message>) -> Result<Outcome, String> {
+fn fill(
+    store: &Store,
+    job: &Job,
+    receiver: &Receiver<Message>,
+    lead: Option<&Lead>,
+) -> Result<Outcome, String> {
     let mut temp = Temp::new(&store.root);
     let io = |what: &str| {
         let what = what.to_owned();
         move |e: std::io::Error| format!("{what}: {e}")
     };
     let mut file = File::create(&temp.path).map_err(io("creating a temporary file"))?;
+    if let Some(lead) = lead {
+        lead.filling(temp.path.clone(), job.expected_len);
+    }
     let mut written = 0u64;
     loop {
         match receiver.recv() {
             Ok(Message::Chunk(chunk)) => {
                 file.write_all(&chunk).map_err(io("writing"))?;
                 written += chunk.len() as u64;
+                if let Some(lead) = lead {
+                    lead.wrote(chunk.len() as u64);
+                }
             }
             Ok(Message::Done) => break,
             Err(_) => return Ok(Outcome::Abandoned),

@@ -9,12 +9,14 @@
 
 mod check;
 mod fill;
+pub mod flight;
 mod index;
 pub mod layout;
 pub mod tools;
 mod tree;
 
 pub use fill::Fill;
+pub use flight::{Lead, Progress, Role};
 
 use crate::request::Kind;
 use crate::snapshot::CacheSettings;
@@ -35,6 +37,7 @@ pub struct Store {
     lists: Mutex<()>,
     /// When a fill failure was last logged, in seconds since the epoch.
     last_failure_log: AtomicU64,
+    flights: flight::Flights,
 }
 
 /// A stored artifact, opened: eviction may unlink it, and the open file stays valid.
@@ -78,6 +81,7 @@ impl Store {
             index: Mutex::new(index),
             lists: Mutex::new(()),
             last_failure_log: AtomicU64::new(0),
+            flights: flight::Flights::default(),
         };
         store.evict();
         Ok(store)
@@ -134,7 +138,14 @@ impl Store {
         })
     }
 
-    /// Starts storing an upstream answer as it streams to the client.
+    /// Leads the upstream fetch of an artifact not stored yet, or follows the one in
+    /// flight.
+    pub fn join(&self, path: &str) -> Role {
+        self.flights.join(path)
+    }
+
+    /// Starts storing an upstream answer as it streams to the client; with `lead`,
+    /// the followers of its flight stream it from the file as it is written.
     pub fn begin_fill(
         self: &std::sync::Arc<Self>,
         path: String,
@@ -142,6 +153,7 @@ impl Store {
         module: &str,
         version: &str,
         expected_len: Option<u64>,
+        lead: Option<Lead>,
     ) -> Fill {
         Fill::start(
             self.clone(),
@@ -151,6 +163,7 @@ impl Store {
                 module: module.to_owned(),
                 version: version.to_owned(),
                 expected_len,
+                lead,
             },
         )
     }

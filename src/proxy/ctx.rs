@@ -2,12 +2,13 @@
 //! request stands in its pools and retries.
 
 use super::decide::{Answer, Forward};
-use crate::cache::{Fill, Store};
+use crate::cache::{Fill, Lead, Progress, Store};
 use crate::snapshot::Snapshot;
 use pingora::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::watch;
 
 /// The `result` label of `modgate_cache_requests_total` and the access log's `cache`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,10 @@ pub struct RequestCtx {
     /// On a miss: the store and where the answer would go, until a 200 starts the fill.
     pub artifact: Option<(Arc<Store>, String)>,
     pub fill: Option<Fill>,
+    /// This request leads the upstream fetch of its artifact for any that follow.
+    pub lead: Option<Lead>,
+    /// Another request is fetching this artifact: where to follow it.
+    pub follow: Option<(Arc<Store>, String, watch::Receiver<Progress>)>,
     /// A kept list or `@latest` answer past `list_ttl`: the answer if every upstream
     /// fails.
     pub stale: Option<(Arc<Store>, String)>,
@@ -89,6 +94,8 @@ impl RequestCtx {
             cache: None,
             artifact: None,
             fill: None,
+            lead: None,
+            follow: None,
             stale: None,
             retry_requested: false,
             failure: None,

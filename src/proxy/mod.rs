@@ -3,6 +3,7 @@
 
 pub mod ctx;
 pub mod decide;
+mod follow;
 mod hygiene;
 mod limits;
 pub mod peer;
@@ -10,7 +11,7 @@ mod record;
 mod respond;
 mod stored;
 
-use crate::cache::{layout, Stored};
+use crate::cache::{layout, Role, Stored};
 use crate::live::Live;
 use crate::request::hygiene::Flaw;
 use crate::request::Kind;
@@ -117,13 +118,17 @@ impl ProxyHttp for Gateway {
                 let kind = forward.kind;
                 ctx.forward = Some(forward);
                 let get = session.req_header().method == http::Method::GET;
-                match self.stored_answer(ctx, get) {
-                    Some((stored, freshness)) => {
-                        ctx.bytes = stored::serve(session, stored, kind, freshness).await?;
-                        Ok(true)
-                    }
-                    None => Ok(false),
+                if let Some((stored, freshness)) = self.stored_answer(ctx, get) {
+                    ctx.bytes = stored::serve(session, stored, kind, freshness).await?;
+                    return Ok(true);
                 }
+                if let Some((store, path, flight)) = ctx.follow.take() {
+                    if let Some(sent) = follow::serve(session, &store, &path, flight, kind).await? {
+                        ctx.bytes = sent;
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
             }
             Outcome::Answer(answer) => refuse(session, ctx, answer).await,
             Outcome::Admin(endpoint) => {
@@ -242,7 +247,9 @@ impl ProxyHttp for Gateway {
                     .and_then(|v| v.to_str().ok()?.parse().ok());
                 let module = forward.module.as_deref().unwrap_or_default();
                 let version = forward.version.as_deref().unwrap_or_default();
-                ctx.fill = Some(store.begin_fill(path, forward.kind, module, version, expected));
+                let lead = ctx.lead.take();
+                ctx.fill =
+                    Some(store.begin_fill(path, forward.kind, module, version, expected, lead));
             }
         }
         Ok(())
@@ -400,9 +407,20 @@ impl Gateway {
         }
         ctx.cache = Some(CacheResult::Miss);
         // A HEAD answer has no body to store.
-        if get {
-            ctx.artifact = Some((store, path));
+        if !get {
+            return None;
         }
+        if matches!(kind, Kind::Info | Kind::Mod | Kind::Zip) {
+            match store.join(&path) {
+                Role::Lead(lead) => ctx.lead = Some(lead),
+                Role::Follow(flight) => {
+                    // A follower that ends up asking upstream itself stores nothing.
+                    ctx.follow = Some((store, path, flight));
+                    return None;
+                }
+            }
+        }
+        ctx.artifact = Some((store, path));
         None
     }
 }
