@@ -2,6 +2,7 @@
 //! listeners to keys with an `admin: true` role (so an operator can scrape through the
 //! same TLS front and keys as the go command).
 
+use crate::cache::Store;
 use crate::snapshot::Snapshot;
 use crate::TEXT_PLAIN;
 
@@ -30,7 +31,8 @@ pub struct Report {
     pub body: Vec<u8>,
 }
 
-pub fn report(endpoint: Endpoint, snapshot: &Snapshot) -> Report {
+/// `store`: the cache's store when one is configured and could be opened.
+pub fn report(endpoint: Endpoint, snapshot: &Snapshot, store: Option<&Store>) -> Report {
     match endpoint {
         Endpoint::Metrics => Report {
             status: 200,
@@ -49,16 +51,24 @@ pub fn report(endpoint: Endpoint, snapshot: &Snapshot) -> Report {
                 .filter(|p| !p.has_ready_backend())
                 .map(|p| p.name.as_str())
                 .collect();
-            let (status, body) = if waiting.is_empty() {
-                (200, "ready\n".to_string())
-            } else {
-                (
+            let unwritable = snapshot.cache.as_ref().and_then(|cache| {
+                let writable = store
+                    .map(Store::writable)
+                    .unwrap_or_else(|| Err(std::io::Error::other("the store could not be opened")));
+                writable
+                    .err()
+                    .map(|e| format!("the cache dir {} is not writable: {e}", cache.dir.display()))
+            });
+            let (status, body) = match (waiting.is_empty(), unwritable) {
+                (true, None) => (200, "ready\n".to_string()),
+                (_, Some(unwritable)) => (503, format!("not ready: {unwritable}\n")),
+                (false, None) => (
                     503,
                     format!(
                         "not ready: no healthy backend in pool(s) {}\n",
                         waiting.join(", ")
                     ),
-                )
+                ),
             };
             Report {
                 status,

@@ -613,3 +613,46 @@ fn concurrent_misses_make_one_upstream_fetch_and_every_client_streams_as_it_arri
     eventually("the zip is stored", || stored.is_file());
     assert_eq!(fs::read(&stored).expect("stored"), zip_bytes);
 }
+
+#[test]
+fn an_unwritable_store_still_streams_from_upstream_stores_nothing_and_is_not_ready() {
+    let s = Setup::start("", "");
+    let admin = s.gw.admin.expect("admin");
+    assert_eq!(get(admin, "/readyz", &[]).status, 200);
+    // Where fills are written is no longer a directory (root ignores permissions, so
+    // this is how the tests make writes fail).
+    let temp = s.cache.path().join(".modgate-tmp");
+    fs::remove_dir_all(&temp).expect("remove");
+    fs::write(&temp, "in the way").expect("block");
+
+    for ext in ["zip", "mod"] {
+        let path = url_path(GREET_MODULE, GREET_VERSION, ext);
+        let answer = get(s.gw.addr, &path, &[]);
+        assert_eq!(answer.status, 200, "{ext}");
+        assert_eq!(
+            answer.body,
+            s.fixture(GREET_MODULE, GREET_VERSION, ext),
+            "{ext}"
+        );
+    }
+    eventually("both fills failed", || fills(&s.gw, "failed") == 2.0);
+    assert!(s
+        .gw
+        .wait_for_log("could not be stored", Duration::from_secs(10)));
+    assert_eq!(s.gw.log().matches("could not be stored").count(), 1);
+    let ready = get(admin, "/readyz", &[]);
+    assert_eq!(ready.status, 503);
+    assert!(ready.text().contains("is not writable"), "{}", ready.text());
+    assert_eq!(
+        files(s.cache.path()),
+        [".modgate-tmp"],
+        "only the file put in the way"
+    );
+
+    fs::remove_file(&temp).expect("unblock");
+    fs::create_dir(&temp).expect("restore");
+    assert_eq!(get(admin, "/readyz", &[]).status, 200);
+    let zip = url_path(GREET_MODULE, GREET_VERSION, "zip");
+    assert_eq!(get(s.gw.addr, &zip, &[]).status, 200);
+    s.wait_stored(GREET_MODULE, GREET_VERSION, "zip");
+}

@@ -91,6 +91,13 @@ impl Store {
         &self.root
     }
 
+    /// Whether a fill could be written now: a file is made and removed where fills go.
+    pub fn writable(&self) -> io::Result<()> {
+        let probe = tree::temp_path(&self.root);
+        File::create(&probe)?;
+        fs::remove_file(&probe)
+    }
+
     pub fn set_max_size(&self, max_size: u64) {
         self.max_size.store(max_size, Ordering::Relaxed);
         self.evict();

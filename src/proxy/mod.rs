@@ -132,7 +132,8 @@ impl ProxyHttp for Gateway {
             }
             Outcome::Answer(answer) => refuse(session, ctx, answer).await,
             Outcome::Admin(endpoint) => {
-                let report = crate::admin::report(endpoint, &ctx.snapshot);
+                let store = self.live.store();
+                let report = crate::admin::report(endpoint, &ctx.snapshot, store.as_deref());
                 respond::write(
                     session,
                     report.status,

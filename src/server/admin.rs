@@ -80,7 +80,8 @@ impl ServeHttp for AdminApp {
         }
         match Endpoint::from_path(session.req_header().uri.path()) {
             Some(endpoint) => {
-                let report = report(endpoint, &self.live.snapshot());
+                let store = self.live.store();
+                let report = report(endpoint, &self.live.snapshot(), store.as_deref());
                 answer(report.status, report.content_type, report.body)
             }
             None => answer(
