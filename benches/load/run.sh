@@ -10,7 +10,8 @@
 #   BENCH_ROUNDS    alternating rounds per scenario (default 3)
 #   BENCH_THREADS   modgate server.threads = nginx worker_processes (default: nproc)
 #   BENCH_CONNS     connections of the small-answer and new-connection scenarios (default 32)
-#   BENCH_SCENARIOS which scenarios to run (default "small h2 newconn fullhs zip"); the
+#   BENCH_SCENARIOS which scenarios to run (default "small h2 newconn fullhs zip hit
+#                   ziphit coldfill"); the
 #                   report shows "-" for the others
 #   BENCH_PERF=1    afterwards, profile modgate under the small-answer load with perf
 #                   (software cpu-clock samples: no hardware counters needed)
@@ -36,6 +37,11 @@
 #   fullhs       a new TLS connection per request with a full handshake (ab: fresh
 #                TLS session each time, HTTP/1.0 + "Connection: close"; one client thread)
 #   zip          a 50 MB .zip, 8 connections at once (wrk); peak memory of both
+#   hit          small answers served from the cache: modgate with a cache section
+#                against nginx with proxy_cache, both filled by the warm-up run
+#   ziphit       the 50 MB .zip served from the cache, 8 connections; peak memory
+#   coldfill     8 clients (curl) ask both caches at once for a 50 MB zip neither has;
+#                the upstream's log says how many transfers each made
 # and once straight to the upstream nginx (plain HTTP, and its own TLS port): the ceiling.
 # Besides rate and p99, every run records the CPU time the contender's processes used
 # (from /proc/PID/stat), divided by the requests answered: on a 2-core machine where the
@@ -127,11 +133,14 @@ peer_port="$(free_port)"
 peer_nolog_port="$(free_port)"
 modgate_port="$(free_port)"
 modgate_warn_port="$(free_port)"
+modgate_cache_port="$(free_port)"
+peer_cache_port="$(free_port)"
 
 # --- files: GOPROXY layout, certificate, configs -----------------------------------
 # Logs live apart from the configs: modgate watches its config file's directory, so
 # a log written there would wake its watcher on every line.
-mkdir -p "$dir/www" "$dir/logs" "$dir/upstream/tmp" "$dir/peer/tmp" "$dir/modgate" "$dir/modgate-warn"
+mkdir -p "$dir/www" "$dir/logs" "$dir/upstream/tmp" "$dir/peer/tmp" "$dir/modgate" "$dir/modgate-warn" \
+  "$dir/modgate-cache" "$dir/peer/cache"
 small_paths=""
 for m in example.com/hello golang.org/x/text; do
   mkdir -p "$dir/www/$m/@v"
@@ -142,6 +151,28 @@ done
 mkdir -p "$dir/www/example.com/big/@v"
 head -c $((zip_mb * 1000 * 1000)) /dev/urandom >"$dir/www/example.com/big/@v/v1.0.0.zip"
 zip_path=/example.com/big/@v/v1.0.0.zip
+# Real module zips for the caches (modgate stores only what checks out as one): 50 MB
+# of random bytes, stored, under module@v1.0.1/.
+make_zip() { # module version file
+  python3 - "$@" <<'PY'
+import os, sys, zipfile
+module, version, out = sys.argv[1:]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+    z.writestr(f"{module}@{version}/go.mod", f"module {module}\n")
+    with z.open(f"{module}@{version}/blob.bin", "w", force_zip64=True) as blob:
+        for _ in range(50):
+            blob.write(os.urandom(1000 * 1000))
+PY
+}
+for m in example.com/big example.com/cold/modgate example.com/cold/nginx; do
+  mkdir -p "$dir/www/$m/@v"
+  printf '{"Version":"v1.0.1","Time":"2024-01-02T03:04:05Z"}\n' >"$dir/www/$m/@v/v1.0.1.info"
+  printf 'module %s\n' "$m" >"$dir/www/$m/@v/v1.0.1.mod"
+done
+for m in example.com/big example.com/cold/modgate example.com/cold/nginx; do
+  make_zip "$m" v1.0.1 "$dir/www/$m/@v/v1.0.1.zip"
+done
+zip_hit_path=/example.com/big/@v/v1.0.1.zip
 chmod -R a+rX "$dir/www"
 
 "$modgate_bin" cert dev --dir "$dir/certs" >/dev/null
@@ -151,6 +182,7 @@ fill() { # template output [port] [log level]: the @NAME@ placeholders replaced
   sed -e "s|@DIR@|$dir|g" -e "s|@WORKERS@|$threads|g" -e "s|@THREADS@|$threads|g" \
     -e "s|@UPSTREAM_PORT@|$upstream_port|g" -e "s|@UPSTREAM_TLS_PORT@|$upstream_tls_port|g" \
     -e "s|@PEER_PORT@|$peer_port|g" -e "s|@PEER_NOLOG_PORT@|$peer_nolog_port|g" \
+    -e "s|@PEER_CACHE_PORT@|$peer_cache_port|g" \
     -e "s|@KEY@|$key|g" -e "s|@PORT@|${3:-}|g" -e "s|@LOG_LEVEL@|${4:-info}|g" \
     "$1" >"$2"
 }
@@ -158,6 +190,9 @@ fill "$here/upstream.nginx.conf" "$dir/upstream/nginx.conf"
 fill "$here/peer.nginx.conf" "$dir/peer/nginx.conf"
 fill "$here/modgate.yaml" "$dir/modgate/modgate.yaml" "$modgate_port" info
 fill "$here/modgate.yaml" "$dir/modgate-warn/modgate.yaml" "$modgate_warn_port" warn
+fill "$here/modgate.yaml" "$dir/modgate-cache/modgate.yaml" "$modgate_cache_port" info
+# The store lives outside the config's directory, which modgate watches.
+printf 'cache:\n  dir: %s\n  max_size: 2GiB\n' "$dir/modgate-store" >>"$dir/modgate-cache/modgate.yaml"
 export MODGATE_BENCH_KEY="$key"
 
 # --- start ------------------------------------------------------------------------
@@ -182,6 +217,7 @@ start_nginx upstream
 start_nginx peer
 start_modgate modgate
 start_modgate modgate-warn
+start_modgate modgate-cache
 
 ca="$dir/certs/dev-ca.pem"
 expect() { # status url [curl args...]: wait up to 10 s for that status
@@ -198,12 +234,13 @@ probe=/example.com/hello/@v/v1.2.3.info
 expect 200 "http://127.0.0.1:$upstream_port$probe"
 expect 200 "https://localhost:$upstream_tls_port$probe"
 for target in "localhost:$modgate_port" "localhost:$modgate_warn_port" \
-    "localhost:$peer_port" "localhost:$peer_nolog_port"; do
+    "localhost:$peer_port" "localhost:$peer_nolog_port" \
+    "localhost:$modgate_cache_port" "localhost:$peer_cache_port"; do
   expect 200 "https://$target$probe" -H "X-API-Key: $key"
   expect 401 "https://$target$probe" -H "X-API-Key: wrong"
   expect 401 "https://$target$probe"
 done
-for name in upstream peer modgate modgate_warn; do
+for name in upstream peer modgate modgate_warn modgate_cache; do
   pid_var="${name}_pid"
   kill -0 "${!pid_var}" 2>/dev/null || die "$name exited"
 done
@@ -231,6 +268,8 @@ url_of() { # contender -> base URL
     modgate-warn) echo "https://$tls_host:$modgate_warn_port" ;;
     nginx) echo "https://$tls_host:$peer_port" ;;
     nginx-nolog) echo "https://$tls_host:$peer_nolog_port" ;;
+    modgate-cache) echo "https://$tls_host:$modgate_cache_port" ;;
+    nginx-cache) echo "https://$tls_host:$peer_cache_port" ;;
     direct-http) echo "http://127.0.0.1:$upstream_port" ;;
     direct-https) echo "https://$tls_host:$upstream_tls_port" ;;
   esac
@@ -239,7 +278,8 @@ pids_of() { # contender -> the processes whose CPU time counts
   case "$1" in
     modgate) echo "$modgate_pid" ;;
     modgate-warn) echo "$modgate_warn_pid" ;;
-    nginx | nginx-nolog) nginx_pids ;;
+    modgate-cache) echo "$modgate_cache_pid" ;;
+    nginx | nginx-nolog | nginx-cache) nginx_pids ;;
     direct-*) upstream_pids ;;
   esac
 }
@@ -254,6 +294,8 @@ cpu_ticks() { # pids... -> utime+stime summed over all threads, in clock ticks
 
 results="$dir/results.txt" # scenario contender round rate p99_us errors cpu_us_per_req upstream_cpu_us_per_req
 : >"$results"
+
+is_zip() { [ "$1" = zip ] || [ "$1" = ziphit ]; }
 
 # measure scenario contender round seconds: one load run; a line appended to $results
 measure() {
@@ -307,6 +349,7 @@ measure() {
       case "$scenario" in
         newconn) close=1 ;;
         zip) c="$zip_conns" paths="$zip_path" timeout=60s ;;
+        ziphit) c="$zip_conns" paths="$zip_hit_path" timeout=60s ;;
       esac
       out="$(WRK_PATHS="$paths" WRK_KEY="$key" WRK_CLOSE="$close" \
         wrk -t2 -c"$c" -d"${secs}s" --timeout "$timeout" -s "$here/wrk.lua" "$url" 2>&1)" \
@@ -325,19 +368,19 @@ measure() {
   [ "$round" = warmup ] && return 0
   [ "${requests:-0}" -gt 0 ] || die "no request answered by $who in $scenario: $out"
   local rate cpu_per up_per
-  if [ "$scenario" = zip ]; then
+  if is_zip "$scenario"; then
     rate="$(awk -v b="$bytes" -v d="$duration_us" 'BEGIN{printf "%.1f", b / d}')" # MB/s
   else
     rate="$(awk -v r="$requests" -v d="$duration_us" 'BEGIN{printf "%.0f", r * 1e6 / d}')"
   fi
   local per="$requests" # CPU time per request, or for the zip per MB answered
-  [ "$scenario" = zip ] && per="$(awk -v b="$bytes" 'BEGIN{print b / 1e6}')"
+  is_zip "$scenario" && per="$(awk -v b="$bytes" 'BEGIN{print b / 1e6}')"
   cpu_per="$(awk -v t=$((cpu1 - cpu0)) -v r="$per" -v h="$clk_tck" 'BEGIN{printf "%.1f", t * 1e6 / h / r}')"
   up_per="$(awk -v t=$((up1 - up0)) -v r="$per" -v h="$clk_tck" 'BEGIN{printf "%.1f", t * 1e6 / h / r}')"
   echo "$scenario $who $round $rate $p99_us $errors $cpu_per $up_per $detail" >>"$results"
   log "$(printf '%-8s %-13s %-5s %9s %-5s p99 %7.1f ms  cpu %7s us/%s (upstream %5s)  errors %s' \
-    "$scenario" "$who" "$round" "$rate" "$([ "$scenario" = zip ] && echo MB/s || echo req/s)" \
-    "$(awk -v p="$p99_us" 'BEGIN{print p / 1000}')" "$cpu_per" "$([ "$scenario" = zip ] && echo MB || echo req)" \
+    "$scenario" "$who" "$round" "$rate" "$(is_zip "$scenario" && echo MB/s || echo req/s)" \
+    "$(awk -v p="$p99_us" 'BEGIN{print p / 1000}')" "$cpu_per" "$(is_zip "$scenario" && echo MB || echo req)" \
     "$up_per" "$errors")"
   [ "$errors" -eq 0 ] || log "  errors: $detail"
 }
@@ -381,7 +424,7 @@ sampler() { # out pids...: the peaks of summed RSS, PSS and RssAnon, sampled eve
 }
 
 # --- scenarios --------------------------------------------------------------------
-wanted="${BENCH_SCENARIOS:-small h2 newconn fullhs zip}"
+wanted="${BENCH_SCENARIOS:-small h2 newconn fullhs zip hit ziphit coldfill}"
 wants() { [[ " $wanted " == *" $1 "* ]]; }
 started=$SECONDS
 newconn_total=0 newconn_reused=0 fullhs_total=0 fullhs_reused=0
@@ -435,12 +478,54 @@ if wants zip; then
   read -r modgate_max_rss modgate_max_pss modgate_max_anon <"$dir/mem.modgate"
   read -r nginx_max_rss nginx_max_pss nginx_max_anon <"$dir/mem.nginx"
 fi
+modgate_cache_max_rss=0 nginx_cache_max_rss=0
+if wants hit; then
+  scenario hit modgate-cache nginx-cache
+fi
+
+if wants ziphit; then
+  sampler "$dir/mem.modgate-cache" "$modgate_cache_pid" &
+  sampler_modgate=$!
+  # shellcheck disable=SC2046
+  sampler "$dir/mem.nginx-cache" $(nginx_pids) &
+  sampler_nginx=$!
+  pids+=("$sampler_modgate" "$sampler_nginx")
+  # Filled once, whole, before the runs (a one-second warm-up would cut the fill).
+  for who in modgate-cache nginx-cache; do
+    curl -sf -o /dev/null --cacert "$ca" -H "X-API-Key: $key" "$(url_of "$who")$zip_hit_path" \
+      || die "$who did not serve $zip_hit_path"
+  done
+  scenario ziphit modgate-cache nginx-cache
+  kill "$sampler_modgate" "$sampler_nginx"
+  wait "$sampler_modgate" "$sampler_nginx" 2>/dev/null || true
+  read -r modgate_cache_max_rss _ _ <"$dir/mem.modgate-cache"
+  read -r nginx_cache_max_rss _ _ <"$dir/mem.nginx-cache"
+fi
+
+cold_modgate="-" cold_nginx="-"
+if wants coldfill; then
+  cold() { # contender module: 8 clients at once, then the upstream transfers counted
+    local url pids_=() i
+    url="$(url_of "$1")/example.com/cold/$2/@v/v1.0.1.zip"
+    for i in $(seq "$zip_conns"); do
+      curl -s -o /dev/null --cacert "$ca" -H "X-API-Key: $key" "$url" &
+      pids_+=($!)
+    done
+    for i in "${pids_[@]}"; do wait "$i" || die "a cold-fill client of $1 failed"; done
+    grep -c "/example.com/cold/$2/" "$dir/logs/upstream-cold.log" || true
+  }
+  touch "$dir/logs/upstream-cold.log"
+  cold_modgate="$(cold modgate-cache modgate)"
+  cold_nginx="$(cold nginx-cache nginx)"
+  log "cold fill of a 50 MB zip by $zip_conns clients at once: upstream transfers modgate $cold_modgate, nginx $cold_nginx"
+fi
+
 modgate_hwm="$(proc_sum VmHWM "$modgate_pid")"
 # shellcheck disable=SC2046
 nginx_hwm="$(proc_sum VmHWM $(nginx_pids))"
 nginx_nprocs="$(nginx_pids | wc -w)"
 elapsed=$((SECONDS - started))
-for name in upstream peer modgate modgate_warn; do
+for name in upstream peer modgate modgate_warn modgate_cache; do
   pid_var="${name}_pid"
   kill -0 "${!pid_var}" 2>/dev/null || die "$name exited during the runs"
 done
@@ -478,6 +563,8 @@ errors_total="$(awk '{s += $6} END{print s + 0}' "$results")"
   row "new TLS connection per request, wrk, resumed TLS 1.3 sessions, c=$conns (req/s)" newconn modgate nginx
   row "new TLS connection per request, ab, full handshakes, c=$conns (req/s)" fullhs modgate nginx
   row "50 MB zip, $zip_conns at once (MB/s; CPU µs per MB)" zip modgate nginx
+  row "cache hits: small .info/.mod, modgate cache / nginx proxy_cache (req/s)" hit modgate-cache nginx-cache
+  row "cache hits: 50 MB zip, $zip_conns at once (MB/s; CPU µs per MB)" ziphit modgate-cache nginx-cache
   echo
   echo "| memory, whole run | modgate | nginx ($nginx_nprocs processes) | modgate/nginx |"
   echo "|---|---|---|---|"
@@ -485,6 +572,10 @@ errors_total="$(awk '{s += $6} END{print s + 0}' "$results")"
   echo "| peak of summed RSS, sampled every 0.1 s during zip | $(mb "$modgate_max_rss") | $(mb "$nginx_max_rss") | $(ratio "$modgate_max_rss" "$nginx_max_rss") |"
   echo "| peak of summed PSS, sampled every 0.1 s during zip | $(mb "$modgate_max_pss") | $(mb "$nginx_max_pss") | $(ratio "$modgate_max_pss" "$nginx_max_pss") |"
   echo "| peak of summed RssAnon (heap, stacks), sampled during zip | $(mb "$modgate_max_anon") | $(mb "$nginx_max_anon") | $(ratio "$modgate_max_anon" "$nginx_max_anon") |"
+  echo "| peak of summed RSS during zip cache hits (page cache not counted) | $(mb "$modgate_cache_max_rss") | $(mb "$nginx_cache_max_rss") | $(ratio "$modgate_cache_max_rss" "$nginx_cache_max_rss") |"
+  echo
+  echo "Cold fill, one 50 MB zip asked for by $zip_conns clients at once: upstream transfers" \
+    "modgate $cold_modgate, nginx (proxy_cache_lock) $cold_nginx."
   echo
   echo "Errors over all runs: $errors_total. TLS sessions nginx resumed (\$ssl_session_reused):" \
     "$newconn_reused of $newconn_total requests with wrk, $fullhs_reused of $fullhs_total with ab."

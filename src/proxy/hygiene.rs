@@ -2,10 +2,12 @@
 //! frames, not its head) or that shape the request sent upstream. The head checks are
 //! in `request::hygiene`.
 
+use super::ctx::RequestCtx;
 use super::decide::{Answer, DenyReason};
 use crate::request::hygiene::Flaw;
 use pingora::http::RequestHeader;
-use pingora::proxy::Session;
+use pingora::prelude::*;
+use pingora::proxy::{FailToProxy, Session};
 use std::time::Duration;
 
 pub fn refusal(flaw: Flaw) -> Answer {
@@ -55,6 +57,35 @@ pub fn drop_client_forwarding(upstream: &mut RequestHeader) {
         .cloned()
     {
         upstream.remove_header(&name);
+    }
+}
+
+/// The client's side failed: it went away, stopped reading, or sent what cannot be
+/// forwarded. Not an upstream failure, so no 502 and no upstream error counted.
+pub fn is_client_fault(e: &Error) -> bool {
+    *e.esource() == ErrorSource::Downstream
+}
+
+pub async fn client_failed(session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+    let gone = matches!(
+        e.etype(),
+        ConnectionClosed | ReadError | WriteError | ReadTimedout | WriteTimedout
+    );
+    let mut error_code = 0;
+    if gone {
+        // nginx's 499: logged, never sent.
+        ctx.failed_status = Some(499);
+    } else {
+        let answer = refusal(Flaw::Unreadable);
+        if !ctx.downstream_started && super::respond::answer(session, &answer).await.is_ok() {
+            error_code = answer.status;
+        }
+        ctx.failed_status = Some(answer.status);
+        ctx.answered = Some(answer);
+    }
+    FailToProxy {
+        error_code,
+        can_reuse_downstream: false,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod ctx;
 pub mod decide;
 mod follow;
+mod from_store;
 mod hygiene;
 mod limits;
 pub mod peer;
@@ -11,9 +12,8 @@ mod record;
 mod respond;
 mod stored;
 
-use crate::cache::{layout, Role, Stored};
 use crate::live::Live;
-use crate::request::hygiene::Flaw;
+
 use crate::request::Kind;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -27,7 +27,6 @@ use pingora::upstreams::peer::HttpPeer;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
-use stored::Freshness;
 
 /// Headers that carry the client's credentials; they never go upstream.
 const CLIENT_CREDENTIALS: [&str; 4] = [
@@ -307,7 +306,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
         _client_reused: bool,
     ) -> Box<Error> {
-        if is_client_fault(&e) {
+        if hygiene::is_client_fault(&e) {
             // Nothing the upstream did: not counted against it, and not retried.
             return e;
         }
@@ -333,12 +332,14 @@ impl ProxyHttp for Gateway {
     ) -> FailToProxy {
         let status = match e.etype() {
             HTTPStatus(code) if *code >= 400 => *code,
-            _ if is_client_fault(e) => return client_failed(session, e, ctx).await,
+            _ if hygiene::is_client_fault(e) => {
+                return hygiene::client_failed(session, e, ctx).await
+            }
             ConnectTimedout | ReadTimedout | WriteTimedout => 504,
             _ => 502,
         };
         if status >= 500 && !ctx.downstream_started {
-            if let Some(served) = serve_stale(session, ctx).await {
+            if let Some(served) = from_store::serve_stale(session, ctx).await {
                 return served;
             }
         }
@@ -365,120 +366,6 @@ impl ProxyHttp for Gateway {
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         record::request(session, e, ctx);
-    }
-}
-
-impl Gateway {
-    /// For a module request whose route caches: the stored answer if there is one
-    /// (an artifact, or a list or `@latest` younger than `list_ttl`), else notes
-    /// where a 200 from upstream will be stored. Called after every address, key,
-    /// route and role check, so a stored private module is served only to whom the
-    /// route is open.
-    fn stored_answer(&self, ctx: &mut RequestCtx, get: bool) -> Option<(Stored, Freshness)> {
-        let forward = ctx.forward.as_ref()?;
-        let ttl = ctx.snapshot.cache.as_ref()?.list_ttl;
-        let kind = forward.kind;
-        if kind == Kind::Sumdb {
-            return None;
-        }
-        let route_caches = forward
-            .route
-            .and_then(|r| ctx.snapshot.routes.get(r))
-            .is_some_and(|r| r.cache);
-        let path = match (route_caches, &forward.module, &forward.version) {
-            (true, Some(module), Some(version)) => layout::artifact_path(kind, module, version),
-            (true, Some(module), None) => layout::answer_path(kind, module),
-            _ => None,
-        };
-        let (Some(path), Some(store)) = (path, self.live.store()) else {
-            ctx.cache = Some(CacheResult::Bypass);
-            return None;
-        };
-        if matches!(kind, Kind::List | Kind::Latest) {
-            if let Some((kept, age)) = store.open_answer(&path) {
-                if let Some(left) = ttl.checked_sub(age).filter(|left| !left.is_zero()) {
-                    ctx.cache = Some(CacheResult::Hit);
-                    return Some((kept, Freshness::For(left)));
-                }
-                ctx.stale = Some((store.clone(), path.clone()));
-            }
-        } else if let Some(stored) = store.open_artifact(&path) {
-            ctx.cache = Some(CacheResult::Hit);
-            return Some((stored, Freshness::Immutable));
-        }
-        ctx.cache = Some(CacheResult::Miss);
-        // A HEAD answer has no body to store.
-        if !get {
-            return None;
-        }
-        if matches!(kind, Kind::Info | Kind::Mod | Kind::Zip) {
-            match store.join(&path) {
-                Role::Lead(lead) => ctx.lead = Some(lead),
-                Role::Follow(flight) => {
-                    // A follower that ends up asking upstream itself stores nothing.
-                    ctx.follow = Some((store, path, flight));
-                    return None;
-                }
-            }
-        }
-        ctx.artifact = Some((store, path));
-        None
-    }
-}
-
-/// Every upstream failed: a kept list or `@latest` answer, however old, is better than
-/// an error (stale-if-error); the go command can still resolve what it fetched before.
-async fn serve_stale(session: &mut Session, ctx: &mut RequestCtx) -> Option<FailToProxy> {
-    let (store, path) = ctx.stale.take()?;
-    let (kept, _) = store.open_answer(&path)?;
-    let kind = ctx.forward.as_ref()?.kind;
-    let sent = stored::serve(session, kept, kind, Freshness::Stale).await;
-    ctx.cache = Some(CacheResult::Stale);
-    tracing::warn!(
-        answer = %path,
-        "every upstream failed: the kept answer was served, marked stale"
-    );
-    Some(match sent {
-        Ok(bytes) => {
-            ctx.bytes = bytes;
-            FailToProxy {
-                error_code: 200,
-                can_reuse_downstream: true,
-            }
-        }
-        Err(_) => FailToProxy {
-            error_code: 0,
-            can_reuse_downstream: false,
-        },
-    })
-}
-
-/// The client's side failed: it went away, stopped reading, or sent what cannot be
-/// forwarded. Not an upstream failure, so no 502 and no upstream error counted.
-fn is_client_fault(e: &Error) -> bool {
-    *e.esource() == ErrorSource::Downstream
-}
-
-async fn client_failed(session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
-    let gone = matches!(
-        e.etype(),
-        ConnectionClosed | ReadError | WriteError | ReadTimedout | WriteTimedout
-    );
-    let mut error_code = 0;
-    if gone {
-        // nginx's 499: logged, never sent.
-        ctx.failed_status = Some(499);
-    } else {
-        let answer = hygiene::refusal(Flaw::Unreadable);
-        if !ctx.downstream_started && respond::answer(session, &answer).await.is_ok() {
-            error_code = answer.status;
-        }
-        ctx.failed_status = Some(answer.status);
-        ctx.answered = Some(answer);
-    }
-    FailToProxy {
-        error_code,
-        can_reuse_downstream: false,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The admin listener: `/metrics` (Prometheus text), `/healthz` (the process answers)
-//! and `/readyz` (a configuration is loaded and every pool has a healthy backend).
+//! and `/readyz` (a configuration is loaded, every pool has a healthy backend and the
+//! cache dir, if any, is writable).
 //! Its request heads have the listeners' deadline: whoever can reach the port could
 //! otherwise hold connections open by sending nothing.
 
