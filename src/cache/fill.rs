@@ -1,8 +1,10 @@
 //! Storing an upstream answer while it streams to the client. The bytes go to a
-//! writer on the blocking pool, so a slow or full disk never holds up the answer: if
-//! the writer falls behind, the fill is abandoned, never the client. The file is
-//! written under a temporary name, checked, fsync'd and renamed, so a crash at any
-//! moment leaves no partial artifact under a final name.
+//! writer on the blocking pool. When the disk falls behind the transfer, the transfer
+//! is slowed to the disk's pace (as nginx's proxy_cache is, which writes in the
+//! request's path); past a hard bound, or on a full or failing disk, the fill is
+//! abandoned, never the client. The file is written under a temporary name, checked,
+//! fsync'd and renamed, so a crash at any moment leaves no partial artifact under a
+//! final name.
 
 use super::flight::Lead;
 use super::tree::{self, Temp};
@@ -11,11 +13,17 @@ use crate::request::Kind;
 use bytes::Bytes;
 use std::fs::File;
 use std::io::Write;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Chunks the writer may fall behind by (Pingora's are up to 64 KiB).
-const BACKLOG: usize = 64;
+/// Bytes queued for the writer past which the transfer is slowed down.
+const SLOW_DOWN: u64 = 4 << 20;
+/// Bytes queued past which the fill is given up: the memory one fill may hold.
+const GIVE_UP: u64 = 16 << 20;
+/// How long the transfer waits before its next chunk while the writer catches up.
+const PAUSE: Duration = Duration::from_millis(5);
 
 pub(super) struct Job {
     pub path: String,
@@ -34,20 +42,35 @@ enum Message {
 /// The request's end of a fill. Dropped before [`Fill::finish`] (a failed or cut
 /// transfer), it abandons the fill and nothing is stored.
 pub struct Fill {
-    sender: Option<SyncSender<Message>>,
+    sender: Option<Sender<Message>>,
+    /// Bytes sent to the writer and not written yet.
+    queued: Arc<AtomicU64>,
 }
 
 impl Fill {
     pub(super) fn start(store: Arc<Store>, job: Job) -> Fill {
-        let (sender, receiver) = sync_channel(BACKLOG);
-        tokio::task::spawn_blocking(move || write(&store, job, &receiver));
+        let (sender, receiver) = channel();
+        let queued = Arc::new(AtomicU64::new(0));
+        let written = queued.clone();
+        tokio::task::spawn_blocking(move || write(&store, job, &receiver, &written));
         Fill {
             sender: Some(sender),
+            queued,
         }
     }
 
-    pub fn push(&mut self, chunk: &Bytes) {
+    /// Queues a chunk for the writer; returns how long the transfer should wait before
+    /// its next chunk (Pingora's body filter delay), if the writer is behind.
+    pub fn push(&mut self, chunk: &Bytes) -> Option<Duration> {
+        let queued = self.queued.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        if queued > GIVE_UP {
+            // Counted by the writer, which sees the channel close unfinished.
+            tracing::debug!("cache: the disk fell far behind the transfer; fill abandoned");
+            self.sender = None;
+            return None;
+        }
         self.send(Message::Chunk(chunk.clone()));
+        (self.sender.is_some() && queued > SLOW_DOWN).then_some(PAUSE)
     }
 
     /// The whole answer went through: store it if it checks out.
@@ -57,17 +80,11 @@ impl Fill {
     }
 
     fn send(&mut self, message: Message) {
-        let Some(sender) = &self.sender else {
-            return;
-        };
-        match sender.try_send(message) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                // Counted by the writer, which sees the channel close unfinished.
-                tracing::debug!("cache: the disk fell behind the transfer; fill abandoned");
+        if let Some(sender) = &self.sender {
+            if sender.send(message).is_err() {
+                // The writer stopped (a write failed): nothing more to send.
                 self.sender = None;
             }
-            Err(TrySendError::Disconnected(_)) => self.sender = None,
         }
     }
 }
@@ -77,9 +94,9 @@ enum Outcome {
     Abandoned,
 }
 
-fn write(store: &Store, mut job: Job, receiver: &Receiver<Message>) {
+fn write(store: &Store, mut job: Job, receiver: &Receiver<Message>, queued: &AtomicU64) {
     let lead = job.lead.take();
-    let result = fill(store, &job, receiver, lead.as_ref());
+    let result = fill(store, &job, receiver, queued, lead.as_ref());
     if let Some(lead) = lead {
         lead.end(matches!(result, Ok(Outcome::Stored)));
     }
@@ -102,6 +119,7 @@ fn fill(
     store: &Store,
     job: &Job,
     receiver: &Receiver<Message>,
+    queued: &AtomicU64,
     lead: Option<&Lead>,
 ) -> Result<Outcome, String> {
     let mut temp = Temp::new(&store.root);
@@ -119,6 +137,7 @@ fn fill(
             Ok(Message::Chunk(chunk)) => {
                 file.write_all(&chunk).map_err(io("writing"))?;
                 written += chunk.len() as u64;
+                queued.fetch_sub(chunk.len() as u64, Ordering::Relaxed);
                 if let Some(lead) = lead {
                     lead.wrote(chunk.len() as u64);
                 }

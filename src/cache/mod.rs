@@ -126,23 +126,7 @@ impl Store {
     }
 
     fn open_file(&self, path: &str) -> Option<Stored> {
-        let file = File::open(self.root.join(path)).ok()?;
-        let metadata = file.metadata().ok()?;
-        if !metadata.is_file() {
-            return None;
-        }
-        let len = metadata.len();
-        let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
-        let nanos = modified
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        Some(Stored {
-            file,
-            len,
-            etag: format!("\"{len:x}-{nanos:x}\""),
-            modified,
-        })
+        Stored::from_file(File::open(self.root.join(path)).ok()?)
     }
 
     /// Leads the upstream fetch of an artifact not stored yet, or follows the one in
@@ -220,6 +204,28 @@ impl Store {
                 .last_failure_log
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
+    }
+}
+
+impl Stored {
+    /// A regular file, with the validators it is served with; `None` for anything else.
+    pub fn from_file(file: File) -> Option<Stored> {
+        let metadata = file.metadata().ok()?;
+        if !metadata.is_file() {
+            return None;
+        }
+        let len = metadata.len();
+        let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
+        let nanos = modified
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        Some(Stored {
+            file,
+            len,
+            etag: format!("\"{len:x}-{nanos:x}\""),
+            modified,
+        })
     }
 }
 

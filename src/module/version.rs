@@ -32,6 +32,60 @@ pub fn is_canonical(v: &str) -> bool {
     }
 }
 
+/// Orders two canonical versions as Go's `semver.Compare` does: by major, minor and
+/// patch, a release above its prereleases, prerelease identifiers numeric by value and
+/// below alphanumeric ones; build metadata (`+incompatible`) does not count.
+pub fn compare(a: &str, b: &str) -> std::cmp::Ordering {
+    let split = |v: &str| {
+        let v = v.trim_start_matches('v');
+        let v = v.split('+').next().unwrap_or(v);
+        let (core, pre) = v.split_once('-').unwrap_or((v, ""));
+        (
+            core.split('.').map(str::to_owned).collect::<Vec<_>>(),
+            pre.to_owned(),
+        )
+    };
+    let ((core_a, pre_a), (core_b, pre_b)) = (split(a), split(b));
+    let by_core = core_a
+        .iter()
+        .zip(&core_b)
+        .map(|(x, y)| numeric(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal);
+    by_core.then_with(|| match (pre_a.is_empty(), pre_b.is_empty()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        (false, false) => {
+            let (mut xs, mut ys) = (pre_a.split('.'), pre_b.split('.'));
+            loop {
+                match (xs.next(), ys.next()) {
+                    (None, None) => return std::cmp::Ordering::Equal,
+                    (None, Some(_)) => return std::cmp::Ordering::Less,
+                    (Some(_), None) => return std::cmp::Ordering::Greater,
+                    (Some(x), Some(y)) => {
+                        let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+                        let order = match (digits(x), digits(y)) {
+                            (true, true) => numeric(x, y),
+                            (true, false) => std::cmp::Ordering::Less,
+                            (false, true) => std::cmp::Ordering::Greater,
+                            (false, false) => x.cmp(y),
+                        };
+                        if order.is_ne() {
+                            return order;
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Decimal numbers without leading zeros, of any length.
+fn numeric(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
 fn parse(v: &str) -> Option<Parsed<'_>> {
     let rest = v.strip_prefix('v')?;
     let rest = parse_int(rest)?;
@@ -215,5 +269,29 @@ mod tests {
         assert!(!is_canonical("v2+incompatible"));
         assert!(!is_canonical("v2.0+incompatible"));
         assert!(is_canonical("v0.0.0-20190510104115-cbcb75029529"));
+    }
+
+    #[test]
+    fn compare_orders_as_go_semver_does() {
+        let sorted = [
+            "v0.0.0-20190101000000-abcdefabcdef",
+            "v0.9.0",
+            "v1.0.0-alpha",
+            "v1.0.0-alpha.1",
+            "v1.0.0-alpha.beta",
+            "v1.0.0-beta.2",
+            "v1.0.0-beta.11",
+            "v1.0.0-rc.1",
+            "v1.0.0",
+            "v1.2.0",
+            "v1.10.0",
+            "v2.0.0+incompatible",
+            "v10.0.0",
+        ];
+        for (i, a) in sorted.iter().enumerate() {
+            for (j, b) in sorted.iter().enumerate() {
+                assert_eq!(super::compare(a, b), i.cmp(&j), "{a} vs {b}");
+            }
+        }
     }
 }

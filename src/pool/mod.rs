@@ -5,12 +5,14 @@ pub mod backend;
 pub mod health;
 pub mod registry;
 pub mod schedule;
+pub mod tree;
 
 pub use backend::{Backend, BackendState};
 pub use health::HealthSpec;
 
 use pingora::utils::tls::{parse_x509, WrappedX509};
 use schedule::Schedule;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +29,8 @@ pub struct Pool {
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     /// Extra trust anchors for https backends; `None` means the system roots.
     pub ca: Option<Arc<[WrappedX509]>>,
+    /// A `file://` pool's directory, served directly; it has no backends then.
+    pub tree: Option<PathBuf>,
 }
 
 impl Pool {
@@ -58,7 +62,24 @@ impl Pool {
             retries,
             headers,
             ca,
+            tree: None,
         }
+    }
+
+    /// A pool that serves a GOPROXY-layout directory instead of asking backends.
+    pub fn tree(name: String, dir: PathBuf) -> Pool {
+        let mut pool = Pool::new(
+            name,
+            Vec::new(),
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            0,
+            Vec::new(),
+            Vec::new(),
+        );
+        pool.tree = Some(dir);
+        pool
     }
 
     /// The next backend in weighted round-robin order that is up, resolved and not
@@ -74,8 +95,10 @@ impl Pool {
     }
 
     pub fn has_ready_backend(&self) -> bool {
-        self.backends
-            .iter()
-            .any(|b| b.state.is_up() && b.state.address().is_some())
+        self.tree.as_deref().is_some_and(|t| t.is_dir())
+            || self
+                .backends
+                .iter()
+                .any(|b| b.state.is_up() && b.state.address().is_some())
     }
 }

@@ -5,6 +5,7 @@ pub mod ctx;
 pub mod decide;
 mod follow;
 mod from_store;
+mod from_tree;
 mod hygiene;
 mod limits;
 pub mod peer;
@@ -116,6 +117,9 @@ impl ProxyHttp for Gateway {
             Outcome::Forward(forward) => {
                 let kind = forward.kind;
                 ctx.forward = Some(forward);
+                if from_tree::serve(session, ctx).await? {
+                    return Ok(true);
+                }
                 let get = session.req_header().method == http::Method::GET;
                 if let Some((stored, freshness)) = self.stored_answer(ctx, get) {
                     ctx.bytes = stored::serve(session, stored, kind, freshness).await?;
@@ -272,10 +276,11 @@ impl ProxyHttp for Gateway {
         end_of_stream: bool,
         ctx: &mut RequestCtx,
     ) -> Result<Option<Duration>> {
+        let mut pause = None;
         if let Some(chunk) = body {
             ctx.bytes += chunk.len() as u64;
             if let Some(fill) = &mut ctx.fill {
-                fill.push(chunk);
+                pause = fill.push(chunk);
             }
         }
         if end_of_stream {
@@ -283,7 +288,7 @@ impl ProxyHttp for Gateway {
                 fill.finish();
             }
         }
-        Ok(None)
+        Ok(pause)
     }
 
     fn fail_to_connect(

@@ -90,8 +90,14 @@ pub(super) fn compile(
     let trusted_proxies = access::trusted_proxies(&mut ctx, &file.client_ip);
     let access = access::rules(&mut ctx, file.access.as_ref());
     let (pools, pool_names) = pools::pools(&mut ctx, &file.pools, states);
-    let routes = routes::routes(&mut ctx, &file.routes, &pool_names, file.cache.is_some());
-    let sumdbs = routes::sumdbs(&mut ctx, &file.sumdb, &pool_names);
+    let routes = routes::routes(
+        &mut ctx,
+        &file.routes,
+        &pool_names,
+        &pools,
+        file.cache.is_some(),
+    );
+    let sumdbs = routes::sumdbs(&mut ctx, &file.sumdb, &pool_names, &pools);
     let cache = cache::cache(&mut ctx, file.cache.as_ref());
     let keyring = auth::keyring(&mut ctx, file.auth.as_ref(), &file.routes);
     if !ctx.errors.is_empty() {

@@ -4,6 +4,7 @@ use crate::pool::registry::StateRegistry;
 use crate::pool::{health, Backend, HealthSpec, Pool};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,9 @@ fn compile_pool(
             &format!("{path}.backends"),
             format!("pool {name:?} has no backends: add - url: https://..."),
         );
+    }
+    if pool.backends.iter().any(|b| b.url.starts_with("file:")) {
+        return tree_pool(ctx, path, name, pool);
     }
     let backends: Vec<Backend> = pool
         .backends
@@ -99,6 +103,48 @@ fn compile_pool(
         headers,
         ca,
     )
+}
+
+/// A `file://` backend is a directory served directly: alone in its pool, with nothing
+/// to check, resolve or send.
+fn tree_pool(ctx: &mut Ctx, path: &str, name: &str, pool: &file::Pool) -> Pool {
+    let here = format!("{path}.backends[0].url");
+    if pool.backends.len() > 1 {
+        ctx.error(
+            &format!("{path}.backends"),
+            format!("a file:// backend must be the only one of pool {name:?}: put the others in a pool of their own"),
+        );
+    }
+    if pool.health_check.is_some() || !pool.headers.is_empty() || pool.tls.is_some() {
+        ctx.error(
+            path,
+            format!("pool {name:?} serves a directory: remove its health_check, headers and tls"),
+        );
+    }
+    let url = &pool.backends[0].url;
+    let dir = match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+    {
+        Some(dir) => dir,
+        None => {
+            ctx.error(
+                &here,
+                format!("invalid backend URL {url:?}: write file:///ABSOLUTE/PATH"),
+            );
+            PathBuf::new()
+        }
+    };
+    if !dir.as_os_str().is_empty() && !dir.is_dir() {
+        ctx.error(
+            &here,
+            format!(
+                "{} is not a directory: name a GOPROXY-layout tree",
+                dir.display()
+            ),
+        );
+    }
+    Pool::tree(name.to_string(), dir)
 }
 
 fn backend(

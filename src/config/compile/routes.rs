@@ -1,14 +1,17 @@
 use super::{valid_name, Ctx};
 use crate::config::file;
 use crate::module::pattern::ModulePatterns;
+use crate::pool::Pool;
 use crate::route::{Route, RouteTable};
 use crate::snapshot::Sumdb;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 pub(super) fn routes(
     ctx: &mut Ctx,
     routes: &[file::Route],
     pool_names: &HashMap<String, usize>,
+    pools_built: &[Arc<Pool>],
     cache_configured: bool,
 ) -> RouteTable {
     if routes.is_empty() {
@@ -72,7 +75,17 @@ pub(super) fn routes(
                 }
                 found
             })
-            .collect();
+            .collect::<Vec<usize>>();
+        let is_tree = |p: &usize| pools_built.get(*p).is_some_and(|pool| pool.tree.is_some());
+        if pools.iter().skip_while(|p| is_tree(p)).any(is_tree) {
+            ctx.error(
+                &format!("{path}.pools"),
+                format!(
+                    "route {:?} lists a file:// pool after a network pool: list file:// pools first (they are asked first)",
+                    route.name
+                ),
+            );
+        }
         table.push(Route {
             name: route.name.clone(),
             patterns,
@@ -88,6 +101,7 @@ pub(super) fn sumdbs(
     ctx: &mut Ctx,
     sumdbs: &[file::Sumdb],
     pool_names: &HashMap<String, usize>,
+    pools_built: &[Arc<Pool>],
 ) -> Vec<Sumdb> {
     let mut names = HashSet::new();
     let mut out = Vec::new();
@@ -106,6 +120,16 @@ pub(super) fn sumdbs(
             ctx.error(
                 &format!("{path}.name"),
                 format!("checksum database {:?} is listed twice", sumdb.name),
+            );
+        }
+        if pool_names
+            .get(&sumdb.pool)
+            .and_then(|p| pools_built.get(*p))
+            .is_some_and(|p| p.tree.is_some())
+        {
+            ctx.error(
+                &format!("{path}.pool"),
+                "a checksum database cannot be served from a file:// pool",
             );
         }
         match pool_names.get(&sumdb.pool) {
