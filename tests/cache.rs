@@ -501,15 +501,7 @@ fn a_cache_dir_that_is_a_file_is_a_configuration_error() {
 #[test]
 fn the_go_command_builds_from_the_store_with_every_upstream_gone() {
     let mut s = Setup::start(", list_ttl: 0s", "");
-    let go_env = |proxy: &str| {
-        let mut go = GoEnv::new(proxy);
-        go.set("GOINSECURE", "*")
-            .set("GOFLAGS", "-mod=mod")
-            .set("GONOSUMDB", "*")
-            .set("GOSUMDB", "off");
-        go
-    };
-    let warm = go_env(&s.gw.url());
+    let warm = GoEnv::new(&s.gw.url());
     let consumer = warm.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     warm.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);
@@ -532,7 +524,7 @@ fn the_go_command_builds_from_the_store_with_every_upstream_gone() {
     s.upstream.stop();
 
     // A new machine (empty module cache) builds through modgate alone.
-    let cold = go_env(&s.gw.url());
+    let cold = GoEnv::new(&s.gw.url());
     let consumer = cold.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     cold.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);
@@ -544,7 +536,7 @@ fn the_go_command_builds_from_the_store_with_every_upstream_gone() {
     );
 
     // The store is a GOPROXY tree the go command reads itself.
-    let direct = go_env(&format!("file://{}", s.cache.path().display()));
+    let direct = GoEnv::new(&format!("file://{}", s.cache.path().display()));
     let consumer = direct.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     direct.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);

@@ -105,11 +105,7 @@ fn a_go_module_cache_imported_while_modgate_runs_is_served_at_once() {
     // A connected machine fills its module cache straight from an upstream.
     let source = ProxyDir::with_fixtures();
     let upstream = Upstream::start(source.path());
-    let mut go = GoEnv::new(&upstream.url());
-    go.set("GOINSECURE", "*")
-        .set("GOFLAGS", "-mod=mod")
-        .set("GONOSUMDB", "*")
-        .set("GOSUMDB", "off");
+    let go = GoEnv::new(&upstream.url());
     let consumer = go.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     go.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);
@@ -132,12 +128,7 @@ fn a_go_module_cache_imported_while_modgate_runs_is_served_at_once() {
     }
 
     // And the go command builds there through modgate alone.
-    let mut offline = GoEnv::new(&gw.url());
-    offline
-        .set("GOINSECURE", "*")
-        .set("GOFLAGS", "-mod=mod")
-        .set("GONOSUMDB", "*")
-        .set("GOSUMDB", "off");
+    let offline = GoEnv::new(&gw.url());
     let consumer = offline.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     offline.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);

@@ -86,11 +86,7 @@ fn a_file_pool_serves_its_tree_and_computes_lists_and_latest() {
     assert_eq!(no_list.status, 404);
 
     // The go command builds from it, and resolves @latest, with no network at all.
-    let mut go = GoEnv::new(&gw.url());
-    go.set("GOINSECURE", "*")
-        .set("GOFLAGS", "-mod=mod")
-        .set("GONOSUMDB", "*")
-        .set("GOSUMDB", "off");
+    let go = GoEnv::new(&gw.url());
     let consumer = go.work_dir().join("consumer");
     write_fixture_consumer(&consumer, false);
     go.run_ok_in(&consumer, &["build", "-o", "consumer-bin", "."]);
