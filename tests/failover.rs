@@ -554,3 +554,15 @@ fn health_checks_take_a_stopped_backend_out_and_bring_it_back_after_restart() {
         &log[..=first_client]
     );
 }
+
+#[test]
+fn every_configured_retry_is_made_even_past_pingoras_default_cap() {
+    // Pingora stops after 16 retries unless told otherwise: 17 must all be made.
+    let dir = ProxyDir::with_fixtures();
+    let failing = Upstream::start(dir.path());
+    failing.set_mode(Mode::Status(503));
+    let gw = Gateway::start(&config(&[&failing], "retries: 17"));
+    let response = get(gw.addr, &info_path(), &[]);
+    assert_eq!(response.status, 503, "{}", response.text());
+    assert_eq!(client_requests(&failing), 18, "one try and 17 retries");
+}

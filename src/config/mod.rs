@@ -9,6 +9,7 @@ pub mod file;
 mod locate;
 pub mod size;
 
+pub(crate) use compile::routes::MAX_TRIES;
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::Position;
 

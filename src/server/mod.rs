@@ -44,6 +44,9 @@ pub fn run(config_path: &Path, upgrade: bool) -> Result<(), String> {
         threads,
         grace_period_seconds: Some(snapshot.server.start.grace_period.as_secs()),
         graceful_shutdown_timeout_seconds: Some(1),
+        // Pingora's retries counter includes fall-through to the next pool; the
+        // configuration bounds every route's tries by this.
+        max_retries: config::MAX_TRIES,
         ..ServerConf::default()
     };
     if let Some(socket) = &snapshot.server.start.upgrade_socket {

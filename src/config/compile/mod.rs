@@ -5,7 +5,7 @@ mod access;
 mod auth;
 mod cache;
 mod pools;
-mod routes;
+pub(crate) mod routes;
 mod server;
 
 use super::error::{ConfigError, ConfigErrors};

@@ -7,6 +7,11 @@ use crate::snapshot::Sumdb;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// How many upstream tries one request may make, all pools and retries of its route
+/// together. Pingora stops at its `max_retries` without a word, so the server is
+/// given this bound and a route that could need more is refused.
+pub const MAX_TRIES: usize = 256;
+
 pub(super) fn routes(
     ctx: &mut Ctx,
     routes: &[file::Route],
@@ -76,6 +81,20 @@ pub(super) fn routes(
                 found
             })
             .collect::<Vec<usize>>();
+        let tries: u64 = pools
+            .iter()
+            .filter_map(|p| pools_built.get(*p))
+            .map(|pool| u64::from(pool.retries) + 1)
+            .sum();
+        if tries > MAX_TRIES as u64 {
+            ctx.error(
+                &format!("{path}.pools"),
+                format!(
+                    "route {:?} may try its pools {tries} times (each pool's retries + 1, added up); at most {MAX_TRIES}: lower some pool's retries",
+                    route.name
+                ),
+            );
+        }
         let is_tree = |p: &usize| pools_built.get(*p).is_some_and(|pool| pool.tree.is_some());
         if pools.iter().skip_while(|p| is_tree(p)).any(is_tree) {
             ctx.error(

@@ -415,3 +415,11 @@ fn several_errors_are_all_reported() {
         .replace("http://127.0.0.1:3000", "ftp://x");
     assert_eq!(compile(&text).expect_err("errors").len(), 2);
 }
+
+#[test]
+fn a_route_that_could_try_more_than_pingora_allows_is_refused() {
+    let text = "listeners: [{address: \"127.0.0.1:1\"}]\npools:\n  a: {backends: [{url: \"http://127.0.0.1:2\"}], retries: 200}\n  b: {backends: [{url: \"http://127.0.0.1:3\"}], retries: 100}\nroutes:\n  - {name: r, modules: [\"*\"], pools: [a, b]}\n";
+    one_error(text, 6, "may try its pools 302 times");
+    let fits = text.replace("retries: 100", "retries: 54");
+    assert!(compile(&fits).is_ok());
+}
