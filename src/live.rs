@@ -8,6 +8,7 @@ use crate::tls::{CertResolver, ClientAuth};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub struct Live {
@@ -19,6 +20,18 @@ pub struct Live {
     tls: Vec<TlsEndpoint>,
     /// Kept across reloads while `cache.dir` stays the same, with its index.
     store: ArcSwapOption<Store>,
+    /// Requests read and not yet logged, so a stop can end as soon as there are none.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Held by a request from its head to its log line.
+#[derive(Debug)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub struct TlsEndpoint {
@@ -40,7 +53,17 @@ impl Live {
             states,
             tls,
             store: ArcSwapOption::empty(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    pub fn enter(&self) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.in_flight.clone())
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     pub fn store(&self) -> Option<Arc<Store>> {

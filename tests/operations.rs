@@ -310,6 +310,29 @@ fn sigterm_lets_a_slow_download_finish() {
     );
 }
 
+#[test]
+fn sigterm_on_an_idle_gateway_exits_without_waiting_out_the_grace_period() {
+    let dir = ProxyDir::with_fixtures();
+    let upstream = Upstream::start(dir.path());
+    let mut gw = Gateway::start(&format!(
+        "server: {{grace_period: 60s}}\nlisteners: [{{address: \"127.0.0.1:{}\"}}]\npools:\n  p: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [p]}}\n",
+        free_port(),
+        upstream.url()
+    ));
+    // An idle keep-alive connection does not hold the stop up.
+    let mut kept = support::http::Conn::connect(gw.addr);
+    assert_eq!(kept.get(&info(), &[]).status, 200);
+    gw.signal("TERM");
+    // Well inside the 60 s grace period, which Pingora alone would wait out.
+    let exited = gw.wait_exit(Duration::from_secs(20));
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    assert!(
+        gw.log().contains("nothing in flight: modgate stopped"),
+        "{}",
+        gw.log()
+    );
+}
+
 /// The whole log of a gateway that answered one request and then stopped at once
 /// (which writes out every queued line). The request's log phase runs after its
 /// answer is sent, so the stop waits until the request is counted, which that phase

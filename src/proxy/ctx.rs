@@ -3,6 +3,7 @@
 
 use super::decide::{Answer, Forward};
 use crate::cache::{Fill, Lead, Progress, Store};
+use crate::live::InFlight;
 use crate::snapshot::Snapshot;
 use pingora::prelude::*;
 use std::net::IpAddr;
@@ -35,6 +36,7 @@ impl CacheResult {
 
 pub struct RequestCtx {
     pub snapshot: Arc<Snapshot>,
+    _in_flight: InFlight,
     pub started: Instant,
     pub client: Option<IpAddr>,
     pub key_id: Option<Arc<str>>,
@@ -75,9 +77,10 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    pub fn new(snapshot: Arc<Snapshot>) -> RequestCtx {
+    pub fn new(snapshot: Arc<Snapshot>, in_flight: InFlight) -> RequestCtx {
         RequestCtx {
             snapshot,
+            _in_flight: in_flight,
             started: Instant::now(),
             client: None,
             key_id: None,

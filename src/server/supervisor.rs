@@ -175,5 +175,27 @@ impl BackgroundService for Supervisor {
         for handle in watchers.values() {
             handle.abort();
         }
+        exit_when_idle(&self.live).await;
     }
+}
+
+/// Pingora waits out the whole grace period after a stop (SIGTERM, or an upgrade's
+/// SIGQUIT) even with nothing in flight; nginx leaves as soon as its connections are
+/// idle. Once no request has been in flight for two checks in a row (a connection
+/// accepted just before the stop gets a moment to send its head), modgate exits;
+/// the grace period stays the upper bound, as Pingora ends everything then.
+async fn exit_when_idle(live: &Live) {
+    const CHECK: Duration = Duration::from_millis(100);
+    let mut idle_checks = 0;
+    while idle_checks < 2 {
+        tokio::time::sleep(CHECK).await;
+        idle_checks = if live.in_flight() == 0 {
+            idle_checks + 1
+        } else {
+            0
+        };
+    }
+    tracing::info!("nothing in flight: modgate stopped");
+    crate::logging::flush();
+    std::process::exit(0);
 }
