@@ -23,6 +23,8 @@ pub struct Metrics {
     pub cache_size: Gauge,
     pub cache_evictions: IntCounter,
     pub cache_fills: IntCounterVec,
+    pub log_dropped_lines: IntCounter,
+    pub log_blocked_seconds: prometheus::Counter,
 }
 
 const BUCKETS: &[f64] = &[
@@ -44,6 +46,8 @@ fn build() -> prometheus::Result<Metrics> {
         cache_requests: register_int_counter_vec!("modgate_cache_requests_total", "Module requests by kind and what the store did (hit, miss, stale, bypass).", &["kind", "result"])?,
         cache_size: register_gauge!("modgate_cache_size_bytes", "Bytes of artifacts in the store.")?,
         cache_evictions: register_int_counter!("modgate_cache_evictions_total", "Artifacts removed to stay under cache.max_size.")?,
+        log_dropped_lines: register_int_counter!("modgate_log_dropped_lines_total", "Log lines given up because the log output was behind (log.on_full: drop).")?,
+        log_blocked_seconds: prometheus::register_counter!("modgate_log_blocked_seconds_total", "Time requests spent waiting for room in the log queue (log.on_full: block).")?,
         cache_fills: register_int_counter_vec!("modgate_cache_fills_total", "Upstream answers being stored, by result (stored; abandoned: the transfer or the disk fell short; failed: the write or a check failed).", &["result"])?,
     };
     metrics

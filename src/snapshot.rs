@@ -72,6 +72,16 @@ pub enum LogFormat {
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
+    pub on_full: OnFull,
+}
+
+/// What logging does when the writer is behind and its queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFull {
+    /// Wait for room: no line is lost, and a stalled output stalls the requests.
+    Block,
+    /// Drop the line and count it: serving never waits for the log.
+    Drop,
 }
 
 #[derive(Debug, Clone)]

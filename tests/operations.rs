@@ -558,3 +558,74 @@ fn worker_switches(pid: u32) -> std::collections::BTreeMap<String, u64> {
         })
         .collect()
 }
+
+/// modgate with its stderr on a pipe nobody reads (a stalled journald), and the
+/// requests it answered on four kept connections within the budget.
+fn answers_with_a_stalled_log(on_full: &str, requests: usize) -> (usize, String) {
+    let dir = ProxyDir::with_fixtures();
+    let upstream = Upstream::start(dir.path());
+    let work = support::TempDir::new("modgate-stalled-log");
+    let (listen, admin) = (free_port(), free_port());
+    let config = work.path().join("modgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "log: {{on_full: {on_full}}}\nlisteners: [{{address: \"127.0.0.1:{listen}\"}}]\nadmin: {{address: \"127.0.0.1:{admin}\"}}\npools:\n  p: {{backends: [{{url: \"{}\"}}]}}\nroutes:\n  - {{name: public, modules: [\"*\"], pools: [p]}}\n",
+            upstream.url()
+        ),
+    )
+    .expect("config");
+    let mut child = std::process::Command::new(support::gateway::modgate_bin())
+        .args(["run", "-c", &config.display().to_string()])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start modgate");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{listen}").parse().expect("addr");
+    eventually("modgate listens", || {
+        std::net::TcpStream::connect(addr).is_ok()
+            && std::net::TcpStream::connect(("127.0.0.1", admin)).is_ok()
+    });
+    let per_connection = requests / 4;
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut conn = support::http::Conn::connect(addr);
+                conn.set_read_timeout(Some(Duration::from_secs(3)));
+                (0..per_connection)
+                    .take_while(|_| {
+                        conn.try_request("GET", &info(), &[])
+                            .is_ok_and(|r| r.status == 200)
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let answered = clients.into_iter().map(|c| c.join().expect("client")).sum();
+    let metrics = get(
+        format!("127.0.0.1:{admin}").parse().expect("admin"),
+        "/metrics",
+        &[],
+    )
+    .text();
+    let _ = child.kill();
+    let _ = child.wait();
+    (answered, metrics)
+}
+
+#[test]
+fn a_stalled_log_output_drops_lines_with_on_full_drop_and_blocks_by_default() {
+    // Far more lines than the pipe (64 KiB) and the queue (4096 lines) hold.
+    let (answered, metrics) = answers_with_a_stalled_log("drop", 8000);
+    assert_eq!(answered, 8000, "serving waited for the log");
+    let dropped = support::metric(&metrics, "modgate_log_dropped_lines_total").unwrap_or(0.0);
+    assert!(dropped > 1000.0, "{dropped} lines dropped\n{metrics}");
+
+    let (answered, _) = answers_with_a_stalled_log("block", 8000);
+    assert!(
+        answered < 8000,
+        "the audit trail lost lines: {answered} answered"
+    );
+}

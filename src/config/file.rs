@@ -51,6 +51,8 @@ pub struct Server {
 pub struct Log {
     pub format: Option<String>,
     pub level: Option<String>,
+    /// What a full log queue does to the request that logs: block (default) or drop.
+    pub on_full: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

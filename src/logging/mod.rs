@@ -24,7 +24,7 @@ pub fn init(settings: &LogSettings) {
     // concern.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{},rustls=error", settings.level)));
-    let writer = match batch::Batched::start(std::io::stderr()) {
+    let writer = match batch::Batched::start(std::io::stderr(), settings.on_full) {
         Ok(writer) => writer,
         Err(error) => {
             eprintln!("modgate: cannot start the log writer thread: {error}");
@@ -60,7 +60,7 @@ pub fn access(entry: &access::Entry<'_>) {
         Some((writer, LogFormat::Json)) => {
             let mut line = Vec::with_capacity(512);
             entry.json_line(&mut line);
-            writer.line(line);
+            let _ = writer.line(line);
         }
         _ => entry.emit(),
     }

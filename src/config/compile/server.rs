@@ -1,7 +1,7 @@
 use super::Ctx;
 use crate::config::file;
 use crate::snapshot::{
-    CertificatePaths, ClientLimits, ListenerSpec, LogFormat, LogSettings, ServerSettings,
+    CertificatePaths, ClientLimits, ListenerSpec, LogFormat, LogSettings, OnFull, ServerSettings,
     StartSettings, TlsSpec,
 };
 use crate::tls::material::{self, KeyPart};
@@ -88,7 +88,22 @@ pub(super) fn log(ctx: &mut Ctx, log: &file::Log) -> LogSettings {
             format!("unknown log level {level:?}: use error, warn, info, debug or trace"),
         );
     }
-    LogSettings { format, level }
+    let on_full = match log.on_full.as_deref() {
+        None | Some("block") => OnFull::Block,
+        Some("drop") => OnFull::Drop,
+        Some(other) => {
+            ctx.error(
+                "log.on_full",
+                format!("unknown log.on_full {other:?}: use block (the access log is an audit trail) or drop"),
+            );
+            OnFull::Block
+        }
+    };
+    LogSettings {
+        format,
+        level,
+        on_full,
+    }
 }
 
 pub(super) fn listeners(ctx: &mut Ctx, listeners: &[file::Listener]) -> Vec<ListenerSpec> {
